@@ -1,0 +1,90 @@
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+PROJECT = Path(__file__).resolve().parents[1]
+MODEL = PROJECT / "models" / "assistant.tar.gz"
+ARTIFACTS = PROJECT / "tests" / "artifacts"
+RASA = Path(sys.executable).parent / "rasa"
+
+# Tests import the project's packages (actions, ...) from the project root.
+sys.path.insert(0, str(PROJECT))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Assistant:
+    """The action server and Rasa, started on free ports with a tracker store of their own."""
+
+    def __init__(self, workdir: Path) -> None:
+        if not MODEL.exists():
+            pytest.exit(f"{MODEL} is missing: run the tests with `make test`, which trains it")
+        self.action_port, self.rasa_port = free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.rasa_port}"
+        self.webhook = f"{self.url}/webhooks/rest/webhook"
+        endpoints = workdir / "endpoints.yml"
+        endpoints.write_text(
+            f"action_endpoint:\n  url: http://127.0.0.1:{self.action_port}/webhook\n"
+            f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {workdir / 'tracker.db'}\n"
+        )
+        ARTIFACTS.mkdir(exist_ok=True)
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+        self._processes = [
+            self._start("actions", [str(RASA), "run", "actions", "--actions", "actions",
+                                    "--port", str(self.action_port)], env),
+            self._start("rasa", [str(RASA), "run", "--model", str(MODEL), "--port",
+                                 str(self.rasa_port), "--endpoints", str(endpoints),
+                                 "--credentials", str(PROJECT / "credentials.yml")], env),
+        ]
+
+    def _start(self, name: str, command, env) -> subprocess.Popen:
+        log = open(ARTIFACTS / f"{name}-{os.getpid()}.log", "w")
+        return subprocess.Popen(command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def wait_until_ready(self, timeout: float = 240) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(p.poll() is not None for p in self._processes):
+                raise RuntimeError(f"a server exited at start: see {ARTIFACTS}")
+            try:
+                if self.send("ready-check", "hi"):
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(1)
+        raise TimeoutError(f"the assistant did not answer within {timeout} s: see {ARTIFACTS}")
+
+    def send(self, sender: str, text, timeout: float = 30) -> list:
+        response = requests.post(self.webhook, json={"sender": sender, "message": text},
+                                 timeout=timeout)
+        response.raise_for_status()
+        return response.json()
+
+    def stop(self) -> None:
+        for process in self._processes:
+            process.terminate()
+        for process in self._processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture(scope="session")
+def assistant(tmp_path_factory) -> Assistant:
+    running = Assistant(tmp_path_factory.mktemp("assistant"))
+    try:
+        running.wait_until_ready()
+        yield running
+    finally:
+        running.stop()
