@@ -4,6 +4,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Dict, Optional, Sequence
 
 import pytest
 import requests
@@ -24,9 +25,14 @@ def free_port() -> int:
 
 
 class Assistant:
-    """The action server and Rasa, started on free ports with a tracker store of their own."""
+    """The action server and Rasa, started on free ports with a tracker store of their own.
 
-    def __init__(self, workdir: Path) -> None:
+    `credentials` picks the channels (default: the project's credentials.yml), `env` adds
+    environment variables to both servers and `rasa_args` adds arguments to `rasa run`.
+    """
+
+    def __init__(self, workdir: Path, credentials: Path = PROJECT / "credentials.yml",
+                 env: Optional[Dict[str, str]] = None, rasa_args: Sequence[str] = ()) -> None:
         if not MODEL.exists():
             pytest.exit(f"{MODEL} is missing: run the tests with `make test`, which trains it")
         self.action_port, self.rasa_port = free_port(), free_port()
@@ -38,13 +44,13 @@ class Assistant:
             f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {workdir / 'tracker.db'}\n"
         )
         ARTIFACTS.mkdir(exist_ok=True)
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
         self._processes = [
             self._start("actions", [str(RASA), "run", "actions", "--actions", "actions",
                                     "--port", str(self.action_port)], env),
             self._start("rasa", [str(RASA), "run", "--model", str(MODEL), "--port",
                                  str(self.rasa_port), "--endpoints", str(endpoints),
-                                 "--credentials", str(PROJECT / "credentials.yml")], env),
+                                 "--credentials", str(credentials), *rasa_args], env),
         ]
 
     def _start(self, name: str, command, env) -> subprocess.Popen:
