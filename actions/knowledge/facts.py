@@ -120,7 +120,7 @@ class KnowledgeBase:
         ]
         self._by_id = {fact.id: fact for fact in self.facts}
         self.aspects: Dict[str, dict] = data["aspects"]
-        self.perspectives: Dict[str, str] = data["perspectives"]
+        self._general_followups: List[str] = data["general_followups"]
         self.subject_names = {key: s["name"] for key, s in data["subjects"].items()}
         self._subject_patterns = {
             key: _alias_pattern(s["aliases"]) for key, s in data["subjects"].items()
@@ -205,8 +205,8 @@ class KnowledgeBase:
                 and self.has_specific_facts(aspect, other):
             return self._gap_answer(aspect, subject, other, facts)
         paragraphs = [self.aspects[aspect]["intro"]] if "intro" in self.aspects[aspect] else []
-        if facts and all(fact.perspective for fact in facts):
-            paragraphs += self._by_perspective(facts)
+        if "perspectives" in self.aspects[aspect]:
+            paragraphs += self._by_perspective(facts, self.aspects[aspect]["perspectives"])
         else:
             paragraphs += _paragraphs(facts)
         return Answer("\n".join(paragraphs), aspect, subject, facts,
@@ -225,20 +225,21 @@ class KnowledgeBase:
     def _silent_on(self, aspect: str, subject: str) -> str:
         return f"My sources don't cover {self.aspects[aspect]['label']} for {self.subject_names[subject]}."
 
-    def _by_perspective(self, facts: List[Fact]) -> List[str]:
+    @staticmethod
+    def _by_perspective(facts: List[Fact], headings: Dict[str, str]) -> List[str]:
         return [
             f"{heading}: " + " ".join(f.answer for f in facts if f.perspective == key)
-            for key, heading in self.perspectives.items()
+            for key, heading in headings.items()
             if any(f.perspective == key for f in facts)
         ]
 
     def followups(self, aspect: str, subject: Optional[str], limit: int = 3) -> List[Followup]:
         """Related questions the sources can answer for this subject, nearest first."""
         related = [
-            other for other in self.aspects[aspect]["related"]
-            if subject is None or not _other(subject)
-            or self.has_specific_facts(other, subject)
-            or not self.has_specific_facts(other, _other(subject))
+            other for other in _unique(self.aspects[aspect]["related"] + self._general_followups)
+            if other != aspect and (
+                subject is None or self.has_specific_facts(other, subject)
+                or not self.has_specific_facts(other, _other(subject)))
         ]
         return [Followup(self.question(a, subject), a, subject) for a in related[:limit]]
 
