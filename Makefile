@@ -14,6 +14,7 @@ SPACY_PIPELINE := build/spacy-en
 MODEL := models/assistant.tar.gz
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml')
 export TF_CPP_MIN_LOG_LEVEL := 2
+export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: install train run shell test clean
 
