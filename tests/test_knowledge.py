@@ -58,9 +58,7 @@ def test_every_sentence_of_the_sources_is_a_fact_or_set_aside_with_a_reason():
 
 
 def test_the_project_ships_the_same_articles_as_the_shared_sources():
-    shared = KNOWLEDGE_DIR.parents[2] / "shared" / "sources"
-    if not shared.is_dir():
-        shared = KNOWLEDGE_DIR.parents[1].parent / "shared" / "sources"
+    shared = KNOWLEDGE_DIR.parents[2] / "shared" / "sources"  # beside the project
     if not shared.is_dir():
         pytest.skip("no shared/ beside the project")
     for article in DATA["articles"].values():
