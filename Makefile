@@ -16,7 +16,7 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml')
 export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: install train run shell test clean
+.PHONY: install train run shell test compare-nlp clean
 
 install: $(BIN)/.installed
 $(BIN)/.installed: requirements.txt
@@ -47,6 +47,10 @@ shell: $(MODEL)
 
 test: $(MODEL)
 	$(BIN)/python -m pytest tests
+
+# What spaCy buys: NLU and free-text search accuracy with and without it.
+compare-nlp: $(SPACY_PIPELINE)/config.cfg
+	$(BIN)/python bench/compare_nlp.py
 
 clean:
 	rm -rf $(VENV) build models results tracker.db

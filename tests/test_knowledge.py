@@ -149,6 +149,13 @@ def test_where_the_sources_are_silent_the_answer_says_so_and_offers_the_nearest_
     assert kb.answer("salary", "bpo").complete
 
 
+def test_a_comparison_names_the_side_the_sources_are_silent_on(kb):
+    pay = kb.answer("salary")
+    assert "Rs. 10,000" in pay.text and "My sources don't cover salary figures for KPO." in pay.text
+    assert not pay.complete
+    assert kb.answer("risks").complete
+
+
 def test_no_answer_states_a_figure_the_sources_do_not_give(kb):
     figures_in_sources = set(re.findall(r"\d[\d,]*", " ".join(ARTICLES.values())))
     allowed = {normalise(f).replace(",", "") for f in figures_in_sources}

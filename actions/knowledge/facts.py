@@ -209,8 +209,14 @@ class KnowledgeBase:
             paragraphs += self._by_perspective(facts, self.aspects[aspect]["perspectives"])
         else:
             paragraphs += _paragraphs(facts)
+        # A comparison says which side the sources are silent on ("which pays more?").
+        silent = [] if subject else [
+            s for s in SUBJECTS
+            if not self.has_specific_facts(aspect, s) and self.has_specific_facts(aspect, _other(s))
+        ]
+        paragraphs += [self._silent_on(aspect, s) for s in silent]
         return Answer("\n".join(paragraphs), aspect, subject, facts,
-                      self.followups(aspect, subject))
+                      self.followups(aspect, subject), complete=not silent)
 
     def _gap_answer(self, aspect: str, subject: str, other: str, general: List[Fact]) -> Answer:
         other_facts = [f for f in self.facts_about(aspect, other) if f.subject == other]
