@@ -33,6 +33,7 @@ ASPECT_OF_INTENT = {
     "ask_use_both": "using_both",
     "ask_india": "india",
     "ask_location": "location",
+    "ask_conditions": "conditions",
 }
 INTENT_OF_ASPECT = {aspect: intent for intent, aspect in ASPECT_OF_INTENT.items()}
 # Aspects that compare the two by nature: the conversation's subject does not narrow them.

@@ -68,3 +68,18 @@ def test_bad_input_gets_a_sensible_reply_and_never_an_error(assistant, message):
     messages = assistant.send(new_user(), message)
     assert reply_text(messages).strip()
     assert "Knowledge Process Outsourcing" in reply_text(assistant.send(new_user(), "what is kpo"))
+
+
+# Messages the trained NLU is unsure about (below FallbackClassifier's threshold) that still use
+# the knowledge's words; training is deterministic, so they stay there unless the data changes.
+UNSURE = ["kpo bpo risks salary history", "bpo kpo jobs pay risks", "kpo salary future risks"]
+
+
+@pytest.mark.parametrize("message", UNSURE)
+def test_unsure_messages_get_did_you_mean_buttons_that_answer(assistant, message):
+    user = new_user()
+    messages = assistant.send(user, message)
+    assert reply_text(messages).startswith("I'm not sure I understood. Did you mean")
+    options = buttons(messages)
+    assert 2 <= len(options) <= 3
+    assert "Source:" in reply_text(assistant.send(user, options[0]["payload"]))

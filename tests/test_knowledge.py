@@ -101,7 +101,10 @@ def test_career_facts_and_backgrounds_name_real_facts(kb):
 @pytest.mark.parametrize("subject", SUBJECTS + (None,))
 def test_every_aspect_and_subject_gets_an_answer_that_names_its_sources(kb, aspect, subject):
     answer = kb.answer(aspect, subject)
-    assert answer.text and answer.facts and answer.source_titles
+    if not kb.facts_about(aspect):
+        assert answer.text.startswith("My sources don't cover") and not answer.complete
+    else:
+        assert answer.text and answer.facts and answer.source_titles
     assert set(answer.source_titles) <= {a["title"] for a in DATA["articles"].values()}
     assert all(f.aspect in kb.aspects for f in answer.followups)
     assert len(answer.followups) == 3
@@ -154,6 +157,14 @@ def test_a_comparison_names_the_side_the_sources_are_silent_on(kb):
     assert "Rs. 10,000" in pay.text and "My sources don't cover salary figures for KPO." in pay.text
     assert not pay.complete
     assert kb.answer("risks").complete
+
+
+def test_a_question_the_sources_never_touch_is_answered_honestly_with_what_they_cover(kb):
+    shifts = kb.answer("conditions", "bpo")
+    assert shifts.text.startswith("My sources don't cover working hours, shifts or working "
+                                  "conditions for BPO.")
+    assert not shifts.facts and not shifts.complete and len(shifts.followups) == 3
+    assert kb.search("do bpo people work night shifts").confidence > 0  # on topic: suggest
 
 
 def test_no_answer_states_a_figure_the_sources_do_not_give(kb):

@@ -199,6 +199,9 @@ class KnowledgeBase:
         """
         if aspect not in self.aspects:
             raise KeyError(f"unknown aspect {aspect!r}")
+        if not self.facts_about(aspect):
+            return Answer(self._silent_on(aspect, subject) + " Here is what I can tell you:",
+                          aspect, subject, [], self.followups(aspect, subject), complete=False)
         facts = self.facts_about(aspect, subject)
         other = _other(subject)
         if subject and other and not self.has_specific_facts(aspect, subject) \
@@ -228,8 +231,9 @@ class KnowledgeBase:
         return Answer("\n".join(paragraphs), aspect, subject, general + other_facts,
                       self.followups(aspect, subject), complete=False)
 
-    def _silent_on(self, aspect: str, subject: str) -> str:
-        return f"My sources don't cover {self.aspects[aspect]['label']} for {self.subject_names[subject]}."
+    def _silent_on(self, aspect: str, subject: Optional[str]) -> str:
+        scope = f" for {self.subject_names[subject]}" if subject else ""
+        return f"My sources don't cover {self.aspects[aspect]['label']}{scope}."
 
     @staticmethod
     def _by_perspective(facts: List[Fact], headings: Dict[str, str]) -> List[str]:

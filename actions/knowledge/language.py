@@ -1,14 +1,13 @@
-"""English text processing for the facts module's free-text search.
+"""English text processing for the NLU pipeline and the facts module's free-text search.
 
-Official spaCy models cannot be downloaded here, so the search lemmatises with spaCy's lookup
-lemmatizer table, which ships in the `spacy-lookups-data` package. It reads the table without
-importing spaCy: importing spaCy imports TensorFlow (through thinc), which would cost the action
-server ~4.7 s of start-up and ~400 MB. tests/test_language.py checks that both give the same
-lemmas.
+Official spaCy models cannot be downloaded here, so the NLU pipeline is `spacy.blank("en")` with
+spaCy's lookup lemmatizer, whose table ships in the `spacy-lookups-data` package.
+`python -m actions.knowledge.language DIR` saves that pipeline to DIR, where Rasa's `SpacyNLP`
+component loads it from (see config.yml).
 
-`python -m actions.knowledge.language DIR` saves the equivalent spaCy pipeline
-(`spacy.blank("en")` + lookup lemmatizer) to DIR; `make compare-nlp` trains Rasa's `SpacyNLP` on it
-to measure what spaCy tokens and lemmas buy the NLU.
+The facts module lemmatises with the same table but without importing spaCy: importing spaCy
+imports TensorFlow (through thinc), which would cost the action server ~4.7 s of start-up and
+~400 MB. tests/test_language.py checks that both give the same lemmas.
 """
 import gzip
 import json
