@@ -245,3 +245,9 @@ def test_free_text_search_keeps_the_subject_named(kb):
     best = kb.search("what are the risks of knowledge process outsourcing").candidates[0]
     assert (best.aspect, best.subject) == ("risks", "kpo")
     assert kb.search("kpo?").candidates[0].aspect == "definition"
+
+
+def test_free_text_naming_only_a_subject_offers_its_basic_questions(kb):
+    result = kb.search("what is a kpo analyst")
+    assert 0 < result.confidence < 1
+    assert [c.aspect for c in result.candidates] == ["definition", "work", "qualifications"]

@@ -309,6 +309,10 @@ class KnowledgeBase:
                                                    "definition", subject)])
         scored = self._index.rank(terms)
         ranked = [(self.facts[i], score) for i, score in scored if score > 0]
+        if not ranked and subjects:  # "what is a kpo analyst": only the name is known
+            share = len(subjects) / (len(subjects) + len(set(terms)))
+            return SearchResult(share, [], [Followup(self.question(a, subject), a, subject)
+                                            for a in ("definition", "work", "qualifications")])
         candidates: List[Followup] = []
         for fact, _ in ranked:
             aspect = self._best_aspect(fact, terms)
