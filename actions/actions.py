@@ -40,7 +40,8 @@ INTENT_OF_ASPECT = {aspect: intent for intent, aspect in ASPECT_OF_INTENT.items(
 COMPARISONS = {"difference", "deciding"}
 
 # Free-text search confidence (see KnowledgeBase.search) above which the assistant answers, and
-# above which it offers "did you mean" buttons instead of declining. Chosen on tests/nlu.
+# above which it offers "did you mean" buttons instead of declining; set by reading the search's
+# results for the tests/nlu messages and for off-topic ones.
 ANSWER_CONFIDENCE = 0.75
 SUGGEST_CONFIDENCE = 0.3
 
@@ -89,7 +90,9 @@ def buttons(followups: List[Followup]) -> List[Dict[Text, Text]]:
 
 def say(dispatcher: CollectingDispatcher, answer: Answer) -> List[EventType]:
     """Send an answer with its sources and follow-ups, and remember what it was about."""
-    text = answer.text + "\n\nSource: " + "; ".join(f"“{t}”" for t in answer.source_titles)
+    text = answer.text
+    if answer.source_titles:
+        text += "\n\nSource: " + "; ".join(f"“{t}”" for t in answer.source_titles)
     dispatcher.utter_message(text=text, buttons=buttons(answer.followups))
     subject = KNOWLEDGE.subject_names.get(answer.subject) if answer.subject else None
     return [SlotSet("subject", subject), SlotSet("aspect", answer.aspect)]

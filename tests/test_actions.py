@@ -89,6 +89,12 @@ def test_a_question_the_sources_cannot_answer_says_so():
     assert message["text"].startswith("My sources don't cover salary figures for KPO.")
 
 
+def test_a_topic_the_sources_never_touch_gets_no_source_line_but_suggestions():
+    message, _ = run(ActionAnswerQuestion(), tracker("ask_conditions", "bpo night shifts?", ["BPO"]))
+    assert message["text"].startswith("My sources don't cover working hours")
+    assert "Source:" not in message["text"] and len(message["buttons"]) == 3
+
+
 def test_follow_up_context_carries_from_pay_to_qualification():
     _, events = run(ActionAnswerQuestion(), tracker("ask_salary", "bpo pay", ["BPO"]))
     message, _ = run(ActionAnswerQuestion(), tracker(
