@@ -73,6 +73,15 @@ def subject_of(tracker: Tracker) -> Optional[str]:
     return KNOWLEDGE.subject_named(tracker.get_slot("subject") or "")
 
 
+def last_text_of(tracker: Tracker, intent: Text) -> Text:
+    """What the user last said with this intent, e.g. their background in a career question."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user" and \
+                (event.get("parse_data") or {}).get("intent", {}).get("name") == intent:
+            return event.get("text") or ""
+    return ""
+
+
 def answer(aspect: Text, subject: Optional[str]) -> Answer:
     return KNOWLEDGE.answer(aspect, None if aspect in COMPARISONS else subject)
 
@@ -108,6 +117,9 @@ class ActionAnswerQuestion(Action):
             domain: Dict[Text, Any]) -> List[EventType]:
         intent = tracker.latest_message.get("intent", {}).get("name")
         previous = tracker.get_slot("aspect")
+        if intent == "switch_subject" and previous == "career":  # "and for KPO?" after advice
+            background = last_text_of(tracker, "ask_career")
+            return say(dispatcher, KNOWLEDGE.career_advice(background, subject_of(tracker)))
         if intent in ASPECT_OF_INTENT:
             aspect = ASPECT_OF_INTENT[intent]
         elif previous in KNOWLEDGE.aspects:  # switch_subject: same question, other subject

@@ -12,7 +12,7 @@ from actions.actions import (ActionAnswerCareer, ActionAnswerFreeText, ActionAns
 
 
 def tracker(intent: str, text: str, processes: List[str] = (),
-            slots: Optional[Dict[str, str]] = None) -> Tracker:
+            slots: Optional[Dict[str, str]] = None, events: List[dict] = ()) -> Tracker:
     return Tracker.from_dict({
         "sender_id": "test-user",
         "slots": {"subject": None, "aspect": None, **(slots or {})},
@@ -21,7 +21,7 @@ def tracker(intent: str, text: str, processes: List[str] = (),
             "intent": {"name": intent, "confidence": 0.9},
             "entities": [{"entity": "process", "value": p} for p in processes],
         },
-        "events": [],
+        "events": list(events),
         "latest_action_name": "action_listen",
     })
 
@@ -108,6 +108,15 @@ def test_career_advice_uses_what_the_user_says_about_themselves():
     assert "Medical services" in message["text"]
     assert slots(events) == {"subject": "KPO", "aspect": "career"}
     assert message["buttons"]
+
+
+def test_switching_subject_after_career_advice_keeps_the_users_background():
+    said = "I work in a hospital, can I get a job in BPO?"
+    earlier = {"event": "user", "text": said, "parse_data": {"intent": {"name": "ask_career"}}}
+    message, events = run(ActionAnswerQuestion(), tracker(
+        "switch_subject", "and kpo?", ["KPO"], {"subject": "BPO", "aspect": "career"}, [earlier]))
+    assert "Medical services" in message["text"] and "any stream can work in KPO" in message["text"]
+    assert slots(events) == {"subject": "KPO", "aspect": "career"}
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -36,6 +36,8 @@ def test_a_follow_up_button_asks_its_question(assistant):
     ("how much does a BPO job pay?", "what qualification do I need for it?", "graduation",
      "language"),
     ("disadvantages of bpo", "what about kpo", "intellectual property", "service provider"),
+    ("I work in a hospital, can I get a job in BPO?", "and what about kpo?",
+     "any stream can work in KPO", "graduation"),
 ])
 def test_context_carries_across_turns(assistant, first, follow_up, expected, not_expected):
     user = new_user()
