@@ -40,7 +40,7 @@ $(MODEL): $(BIN)/.installed $(SPACY_PIPELINE)/config.cfg $(TRAINING_INPUTS)
 
 run: $(MODEL)
 	@$(BIN)/python -m channels.credentials credentials.yml $(CREDENTIALS)
-	@echo "Starting the action server on :5055 and Rasa on :5005 (REST and socket.io). Ctrl-C stops both."
+	@echo "Starting the action server on :5055 and Rasa on :5005 (the channels above). Ctrl-C stops both."
 	@trap 'kill 0' EXIT; \
 	$(BIN)/rasa run actions --actions actions --port 5055 & \
 	$(BIN)/rasa run --model $(MODEL) --port 5005 --endpoints endpoints.yml \
