@@ -112,7 +112,7 @@ class SlackInput(slack.SlackInput):
     Messages already answered are remembered in this process (the last 10,000): with several
     replicas, a retry reaching another replica is still ignored when Slack retries because the
     first delivery timed out (Rasa's `errors_ignore_retry`), which is what a retry of a delivered
-    message is; see README "Slack".
+    message is; see README "Channels", "Several replicas".
     """
 
     ANSWERED_MEMORY = 10_000
