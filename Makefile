@@ -12,6 +12,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 SPACY_PIPELINE := build/spacy-en
 MODEL := models/assistant.tar.gz
+# The channels of credentials.yml whose secrets are in the environment (channels/credentials.py).
+CREDENTIALS := build/credentials.yml
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml')
 export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
@@ -37,11 +39,12 @@ $(MODEL): $(BIN)/.installed $(SPACY_PIPELINE)/config.cfg $(TRAINING_INPUTS)
 	$(DETERMINISTIC) $(BIN)/rasa train --fixed-model-name assistant --out models
 
 run: $(MODEL)
-	@echo "Starting the action server on :5055 and Rasa on :5005 (REST and socket.io). Ctrl-C stops both."
+	@$(BIN)/python -m channels.credentials credentials.yml $(CREDENTIALS)
+	@echo "Starting the action server on :5055 and Rasa on :5005 (the channels above). Ctrl-C stops both."
 	@trap 'kill 0' EXIT; \
 	$(BIN)/rasa run actions --actions actions --port 5055 & \
 	$(BIN)/rasa run --model $(MODEL) --port 5005 --endpoints endpoints.yml \
-		--credentials credentials.yml
+		--credentials $(CREDENTIALS)
 
 shell: $(MODEL)
 	@trap 'kill 0' EXIT; \

@@ -27,8 +27,10 @@ def free_port() -> int:
 class Assistant:
     """The action server and Rasa, started on free ports with a tracker store of their own.
 
-    `credentials` picks the channels (default: the project's credentials.yml), `env` adds
-    environment variables to both servers and `rasa_args` adds arguments to `rasa run`.
+    `credentials` picks the channels (default: the project's credentials.yml, passed through
+    channels/credentials.py like `make run` does), `env` adds environment variables to both
+    servers and `rasa_args` adds arguments to `rasa run`. Channels are switched on by `env` only,
+    never by this shell's environment, so tests never reach a real platform.
     """
 
     def __init__(self, workdir: Path, credentials: Path = PROJECT / "credentials.yml",
@@ -43,6 +45,10 @@ class Assistant:
             f"action_endpoint:\n  url: http://127.0.0.1:{self.action_port}/webhook\n"
             f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {workdir / 'tracker.db'}\n"
         )
+        subprocess.run([sys.executable, "-m", "channels.credentials", str(credentials),
+                        str(workdir / "credentials.yml")], cwd=PROJECT, check=True,
+                       env={"PATH": os.environ["PATH"], **(env or {})})
+        credentials = workdir / "credentials.yml"
         ARTIFACTS.mkdir(exist_ok=True)
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
         self._processes = [
