@@ -1,46 +1,50 @@
 """Callback: Rasa 3.6's channel for systems that send a message to a webhook and take the replies
-at a URL of their own, with a token guarding the webhook.
+at a URL of their own, with the same guards as the REST channel (channels/rest.py): a bearer
+token, a sender per conversation, rate limits and the length limit.
 
 Settings (credentials.yml): url (where replies are POSTed) and the other endpoint settings of
-Rasa's callback channel; webhook_token (optional: messages must then carry
-`Authorization: Bearer <webhook_token>`).
+Rasa's callback channel; webhook_token (required: messages must carry
+`Authorization: Bearer <webhook_token>`); rate_limit_sender and rate_limit_address as for REST.
 """
-import hmac
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Dict, Optional, Text
 
 from rasa.core.channels import callback
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel
 from rasa.utils.endpoints import EndpointConfig
-from sanic import Blueprint, response
-from sanic.request import Request
+from sanic import response
+from sanic.response import HTTPResponse
+
+from channels import rest
+from channels.limits import RateLimit
 
 
-class CallbackInput(callback.CallbackInput):
-    """Rasa's callback input channel, requiring a bearer token when one is set."""
+class CallbackInput(rest.RestInput, callback.CallbackInput):
+    """Rasa's callback input channel, taking messages as channels.rest.RestInput does and
+    answering "success" once the replies are POSTed to the callback URL."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "callback"
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
         if not credentials:
             cls.raise_missing_credentials_exception()
         endpoint = dict(credentials)
-        webhook_token = endpoint.pop("webhook_token", None)
-        return cls(EndpointConfig.from_dict(endpoint), webhook_token)
+        token = endpoint.pop("webhook_token", None)
+        limits = cls.limits_from(endpoint)
+        endpoint.pop("rate_limit_sender", None)
+        endpoint.pop("rate_limit_address", None)
+        return cls(EndpointConfig.from_dict(endpoint), token, **limits)
 
-    def __init__(self, endpoint: EndpointConfig, webhook_token: Optional[Text] = None) -> None:
-        super().__init__(endpoint)
-        self.webhook_token = webhook_token
+    def __init__(self, endpoint: EndpointConfig, token: Optional[Text],
+                 sender_limit: Optional[RateLimit] = None,
+                 address_limit: Optional[RateLimit] = None) -> None:
+        rest.RestInput.__init__(self, token, sender_limit, address_limit)
+        self.callback_endpoint = endpoint
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        webhook = super().blueprint(on_new_message)
+    def output_channel(self) -> CollectingOutputChannel:
+        return self.get_output_channel()  # Rasa's: POSTs each reply to the callback URL
 
-        @webhook.middleware("request")
-        async def require_token(request: Request) -> Optional[response.HTTPResponse]:
-            if request.method != "POST" or not self.webhook_token:
-                return None
-            given = request.headers.get("Authorization", "")
-            if not hmac.compare_digest(given.encode(), f"Bearer {self.webhook_token}".encode()):
-                return response.json({"error": "a valid 'Authorization: Bearer <token>' header "
-                                               "is required"}, status=401)
-            return None
-
-        return webhook
+    def replies(self, output: CollectingOutputChannel) -> HTTPResponse:
+        return response.text("success")
