@@ -17,6 +17,15 @@ CREDENTIALS := build/credentials.yml
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml')
 export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
+# Request bodies over 64 KB get 413 from Rasa's web server (Sanic reads SANIC_* settings from the
+# environment); the action server sets its own limit (actions/server.py). README "Security".
+export SANIC_REQUEST_MAX_SIZE := 65536
+# The secrets of .env (generated when missing) and of the environment: channels/tokens.py.
+LOAD_TOKENS := eval "$$($(BIN)/python -m channels.tokens .env)"
+ACTION_SERVER := $(BIN)/python -m actions.server --actions actions --port 5055
+# Rasa's HTTP API only with JWT (ASSISTANT_API_JWT_SECRET), CORS only for ASSISTANT_CORS_ORIGINS.
+RASA_OPTIONS := $${ASSISTANT_API_JWT_SECRET:+--enable-api --jwt-secret "$$ASSISTANT_API_JWT_SECRET"} \
+                $${ASSISTANT_CORS_ORIGINS:+--cors $$ASSISTANT_CORS_ORIGINS}
 # Single-threaded, deterministic TensorFlow: the same data trains the same model, so accuracy
 # measured here is the accuracy CI gets (multi-threaded training varied by +-0.02).
 DETERMINISTIC := TF_DETERMINISTIC_OPS=1 TF_INTER_OP_PARALLELISM_THREADS=1 TF_INTRA_OP_PARALLELISM_THREADS=1
@@ -39,19 +48,31 @@ $(MODEL): $(BIN)/.installed $(SPACY_PIPELINE)/config.cfg $(TRAINING_INPUTS)
 	$(DETERMINISTIC) $(BIN)/rasa train --fixed-model-name assistant --out models
 
 run: $(MODEL)
-	@$(BIN)/python -m channels.credentials credentials.yml $(CREDENTIALS)
-	@echo "Starting the action server on :5055 and Rasa on :5005 (the channels above). Ctrl-C stops both."
-	@trap 'kill 0' EXIT; \
-	$(BIN)/rasa run actions --actions actions --port 5055 & \
+	@$(LOAD_TOKENS); \
+	$(BIN)/python -m channels.credentials credentials.yml $(CREDENTIALS) || exit 1; \
+	echo "Starting the action server on 127.0.0.1:5055 and Rasa on :5005 (the channels above)." \
+		"Ctrl-C stops both."; \
+	trap 'kill 0' EXIT; \
+	$(ACTION_SERVER) & \
 	$(BIN)/rasa run --model $(MODEL) --port 5005 --endpoints endpoints.yml \
-		--credentials $(CREDENTIALS)
+		--credentials $(CREDENTIALS) $(RASA_OPTIONS)
 
 shell: $(MODEL)
-	@trap 'kill 0' EXIT; \
-	$(BIN)/rasa run actions --actions actions --port 5055 --quiet & \
-	$(BIN)/rasa shell --model $(MODEL) --endpoints endpoints.yml
+	@$(LOAD_TOKENS) 2>/dev/null; \
+	trap 'kill 0' EXIT; \
+	$(ACTION_SERVER) --quiet & \
+	$(BIN)/rasa shell --model $(MODEL) --endpoints endpoints.yml --interface 127.0.0.1
 
-test: $(MODEL)
+# pip-audit in a venv of its own: it needs newer `packaging` and `CacheControl` than Rasa allows.
+# tests/test_dependencies.py runs it over requirements.txt.
+AUDIT := build/pip-audit
+$(AUDIT)/.installed: requirements-audit.txt
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 is required (python3.10 not found)"; exit 1; }
+	$(PYTHON310) -m venv $(AUDIT)
+	$(AUDIT)/bin/pip install --quiet -r requirements-audit.txt
+	touch $@
+
+test: $(MODEL) $(AUDIT)/.installed
 	$(BIN)/python -m pytest tests
 
 # What spaCy buys: NLU and free-text search accuracy with and without it.
