@@ -1,4 +1,5 @@
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -31,6 +32,10 @@ class Assistant:
     channels/credentials.py like `make run` does), `env` adds environment variables to both
     servers and `rasa_args` adds arguments to `rasa run`. Channels are switched on by `env` only,
     never by this shell's environment, so tests never reach a real platform.
+
+    The servers get fresh secrets (README "Security"): the REST channel's token (clients send
+    `rest_headers`, as `send` does) and the action server's; `env` may set its own. They run
+    with the shipped limits (64 KB bodies, default rate limits) unless `env` changes them.
     """
 
     def __init__(self, workdir: Path, credentials: Path = PROJECT / "credentials.yml",
@@ -40,27 +45,33 @@ class Assistant:
         self.action_port, self.rasa_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.rasa_port}"
         self.webhook = f"{self.url}/webhooks/rest/webhook"
+        env = {"ASSISTANT_REST_TOKEN": secrets.token_urlsafe(32),
+               "ACTION_SERVER_TOKEN": secrets.token_urlsafe(32),
+               "SANIC_REQUEST_MAX_SIZE": "65536", **(env or {})}
+        self.rest_token = env["ASSISTANT_REST_TOKEN"]
+        self.rest_headers = {"Authorization": f"Bearer {self.rest_token}"}
         endpoints = workdir / "endpoints.yml"
         endpoints.write_text(
             f"action_endpoint:\n  url: http://127.0.0.1:{self.action_port}/webhook\n"
+            f"  headers:\n    Authorization: Bearer ${{ACTION_SERVER_TOKEN}}\n"
             f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {workdir / 'tracker.db'}\n"
         )
         subprocess.run([sys.executable, "-m", "channels.credentials", str(credentials),
                         str(workdir / "credentials.yml")], cwd=PROJECT, check=True,
-                       env={"PATH": os.environ["PATH"], **(env or {})})
+                       env={"PATH": os.environ["PATH"], **env})
         credentials = workdir / "credentials.yml"
         ARTIFACTS.mkdir(exist_ok=True)
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env}
         self._processes = [
-            self._start("actions", [str(RASA), "run", "actions", "--actions", "actions",
-                                    "--port", str(self.action_port)], env),
+            self._start("actions", [sys.executable, "-m", "actions.server", "--actions",
+                                    "actions", "--port", str(self.action_port)], env),
             self._start("rasa", [str(RASA), "run", "--model", str(MODEL), "--port",
                                  str(self.rasa_port), "--endpoints", str(endpoints),
                                  "--credentials", str(credentials), *rasa_args], env),
         ]
 
     def _start(self, name: str, command, env) -> subprocess.Popen:
-        log = open(ARTIFACTS / f"{name}-{os.getpid()}.log", "w")
+        log = open(self.log(name), "w")
         return subprocess.Popen(command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
     def wait_until_ready(self, timeout: float = 240) -> None:
@@ -78,9 +89,17 @@ class Assistant:
 
     def send(self, sender: str, text, timeout: float = 30) -> list:
         response = requests.post(self.webhook, json={"sender": sender, "message": text},
-                                 timeout=timeout)
+                                 headers=self.rest_headers, timeout=timeout)
         response.raise_for_status()
         return response.json()
+
+    def log(self, name: str) -> Path:
+        """Where the server `name` ("actions" or "rasa") writes its log."""
+        return ARTIFACTS / f"{name}-{os.getpid()}-{self.rasa_port}.log"
+
+    @property
+    def rasa_pid(self) -> int:
+        return self._processes[1].pid
 
     def stop(self) -> None:
         for process in self._processes:

@@ -343,9 +343,14 @@ def written_credentials(tmp_path, env: dict) -> str:
 
 def test_telegram_and_slack_are_on_only_with_their_secrets_which_stay_off_disk(tmp_path):
     default = written_credentials(tmp_path, {})
-    assert "rest:" in default and "socketio:" in default and "CallbackInput:" in default
-    assert "Telegram" not in default and "Slack" not in default
-    assert "webhook_token" not in default  # no token set: the callback webhook is open
+    assert "socketio:" in default
+    # REST and callback need their tokens (README "Security"): no open webhook by default.
+    for channel in ("RestInput", "CallbackInput", "Telegram", "Slack"):
+        assert channel not in default
+    tokens = written_credentials(tmp_path, {"ASSISTANT_REST_TOKEN": "r3st",
+                                            "CALLBACK_TOKEN": "c4llback"})
+    assert "token: ${ASSISTANT_REST_TOKEN}" in tokens and "r3st" not in tokens
+    assert "webhook_token: ${CALLBACK_TOKEN}" in tokens and "c4llback" not in tokens
     half = written_credentials(tmp_path, {"SLACK_BOT_TOKEN": "xoxb-1"})
     assert "Slack" not in half  # the signing secret is missing
     full = written_credentials(tmp_path, {"SLACK_BOT_TOKEN": "xoxb-1",
@@ -354,7 +359,7 @@ def test_telegram_and_slack_are_on_only_with_their_secrets_which_stay_off_disk(t
     assert "s3cret" not in full and "api_url" not in full  # the connector's default applies
 
 
-def test_the_default_assistant_runs_no_telegram_or_slack(assistant):
-    assert requests.get(f"{assistant.url}/webhooks/callback/", timeout=10).status_code == 200
-    for channel in ("telegram", "slack"):
+def test_the_default_assistant_runs_no_telegram_slack_or_callback(assistant):
+    assert requests.get(f"{assistant.url}/webhooks/rest/", timeout=10).status_code == 200
+    for channel in ("telegram", "slack", "callback"):
         assert requests.get(f"{assistant.url}/webhooks/{channel}/", timeout=10).status_code == 404

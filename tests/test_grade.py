@@ -15,8 +15,9 @@ GRADER = PROJECT.parent / "shared" / "eval" / "grade.py"
 @pytest.mark.skipif(not GRADER.exists(), reason="no shared/eval beside the project")
 def test_public_sample_passes_in_every_category(assistant, tmp_path):
     report = tmp_path / "grade.json"
-    result = subprocess.run([sys.executable, str(GRADER), "--url", assistant.url, "--json",
-                             str(report), "-v"], capture_output=True, text=True, timeout=600)
+    result = subprocess.run([sys.executable, str(GRADER), "--url", assistant.url,
+                             "--token", assistant.rest_token, "--json", str(report), "-v"],
+                            capture_output=True, text=True, timeout=600)
     print(result.stdout)
     assert result.returncode == 0, result.stderr[-2000:]
     by_category = defaultdict(list)
