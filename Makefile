@@ -73,7 +73,7 @@ $(AUDIT)/.installed: requirements-audit.txt
 	touch $@
 
 test: $(MODEL) $(AUDIT)/.installed
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest -rs tests
 
 # What spaCy buys: NLU and free-text search accuracy with and without it.
 compare-nlp: $(SPACY_PIPELINE)/config.cfg
