@@ -148,6 +148,13 @@ class TelegramInput(telegram.TelegramInput):
             return None
 
         @webhook.middleware("request")
+        async def refuse_what_is_not_an_update(request: Request) -> Optional[response.HTTPResponse]:
+            # Rasa's handler reads these fields unchecked: anything else would be a 500.
+            if is_update(request) and not is_well_formed(request.json):
+                return response.text("not a Telegram update", status=400)
+            return None
+
+        @webhook.middleware("request")
         async def acknowledge_button_press(request: Request) -> None:
             # Until answered, Telegram shows the pressed button as loading.
             update = request.json if is_update(request) else None
@@ -178,6 +185,30 @@ class TelegramInput(telegram.TelegramInput):
             asyncio.run(register())
         except TelegramAPIError as error:
             raise RasaException(f"Failed to set the Telegram webhook: {error}") from error
+
+
+def is_well_formed(update: Any) -> bool:
+    """Whether a body has the shape Rasa's connector reads: an object carrying a button press
+    (with the message it was on) or a message or edited message, each in a chat with an id,
+    with text (or a location) of the right types."""
+    if not isinstance(update, dict):
+        return False
+    query = update.get("callback_query")
+    if query is not None:
+        return isinstance(query, dict) and isinstance(query.get("data"), str) \
+            and _is_message(query.get("message"))
+    message = update.get("edited_message") or update.get("message")
+    return _is_message(message)
+
+
+def _is_message(message: Any) -> bool:
+    if not isinstance(message, dict) or not isinstance(message.get("chat"), dict):
+        return False
+    chat_id, text, location = message["chat"].get("id"), message.get("text"), message.get("location")
+    return isinstance(chat_id, (int, str)) and not isinstance(chat_id, bool) \
+        and isinstance(text, (str, type(None))) and (
+            location is None or isinstance(location, dict)
+            and all(isinstance(location.get(k), (int, float)) for k in ("longitude", "latitude")))
 
 
 def is_update(request: Request) -> bool:

@@ -149,6 +149,18 @@ def test_a_reply_telegram_refuses_does_not_make_telegram_deliver_the_update_agai
     assert telegram_messages(fakes, 1003)
 
 
+@pytest.mark.parametrize("body", [
+    [], "text", 7, None, {}, {"update_id": 1}, {"message": "hi"}, {"message": {"text": "hi"}},
+    {"message": {"chat": {"id": [1]}, "text": "hi"}}, {"message": {"chat": {"id": 1}, "text": 5}},
+    {"message": {"chat": {"id": 1}, "location": {"longitude": "x"}}},
+    {"callback_query": {"data": "/greet"}}, {"callback_query": {"message": {"chat": {"id": 1}}}},
+    {"edited_message": {"chat": None}},
+])
+def test_a_body_that_is_not_a_telegram_update_is_refused_not_a_server_error(bot, fakes, body):
+    assert to_telegram(bot, body).status_code == 400
+    assert to_telegram(bot, telegram_update(1004, "what is bpo")).status_code == 200
+
+
 # --- Slack ------------------------------------------------------------------------------------
 
 def to_slack(bot: Assistant, body: bytes, content_type: str = "application/json",
