@@ -21,14 +21,14 @@ REQUESTED_SLOT = "requested_slot"
 # What a message that answers none of the advisor's questions may be instead: each has a rule
 # for when the form is active (data/rules.yml).
 INTERRUPTIONS = set(ASPECT_OF_INTENT) | {
-    "switch_subject", "ask_career", "help", "bot_challenge", "stop", "goodbye"}
+    "switch_subject", "ask_career", "help", "bot_challenge", "stop", "goodbye", "start_advisor"}
 # Said as a question, an interruption is one even when it uses an answer's words ("is data
 # security a concern?" while the advisor asks for the main concern).
 QUESTION = re.compile(
     r"\?\s*$|^\s*(what|which|how|why|who|where|when|is|are|can|could|do|does|will|should)\b",
     re.IGNORECASE)
 START_AGAIN = {"title": "Start the advisor again", "payload": "/start_advisor"}
-NOT_UNDERSTOOD = "Sorry, I didn't catch that. Just say it in your own words or pick a button: "
+NOT_UNDERSTOOD = "Sorry, I didn't catch that. Pick a button or type your answer, "
 
 
 def answers_of(tracker: Tracker) -> Dict[Text, Any]:
@@ -75,7 +75,8 @@ class ValidateAdvisorForm(Action):
             intent = (tracker.latest_message.get("intent") or {}).get("name")
             choice = ADVISOR.read(asked, text)
             corrections = ADVISOR.corrections(text, asked, answers)
-            if intent in INTERRUPTIONS and (intent == "stop" or QUESTION.search(text)
+            if intent in INTERRUPTIONS and (intent in ("stop", "start_advisor")
+                                            or QUESTION.search(text)
                                             or not (choice or corrections)):
                 return [SlotSet(asked, None), ActionExecutionRejected(FORM)]
             answers[asked] = choice

@@ -76,6 +76,7 @@ def test_an_earlier_answer_is_changed_by_a_message_that_does_not_answer_the_ques
     assert advisor.corrections("research", "career_interest", answers) == {}
     assert advisor.corrections("me", "career_interest", answers) == {}
     assert "Your background: law" in advisor.acknowledge("career_education", "law")
+    assert advisor.acknowledge(PATH_QUESTION, "business") == "Got it, this is for a business then."
 
 
 @pytest.mark.parametrize("answers, outcome", [
@@ -175,3 +176,12 @@ def test_every_question_asks_with_buttons_that_read_back_as_their_choice(advisor
             assert title[0].isupper()
             assert question.read(sent).choice in question.choices
             assert question.choices[question.read(sent).choice].label == sent
+
+
+def test_the_examples_a_hint_gives_are_read_as_answers(advisor):
+    import re
+    for question in advisor.questions.values():
+        examples = re.findall(r'"([^"]+)"', question.hint)
+        assert len(examples) >= 2, question.id
+        for example in examples:
+            assert question.read(example) is not None, (question.id, example)

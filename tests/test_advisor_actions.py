@@ -72,8 +72,8 @@ def test_an_answer_with_an_faq_intent_is_still_an_answer():
 def test_an_unreadable_answer_is_re_asked_with_a_hint():
     messages, events = validate(tracker("hmm maybe", "nlu_fallback", "career_interest",
                                         {PATH_QUESTION: "career", "career_education": "law"}))
-    assert messages == ["Sorry, I didn't catch that. Just say it in your own words or pick a "
-                        "button: " + ADVISOR.hint("career_interest")]
+    assert messages == ["Sorry, I didn't catch that. Pick a button or type your answer, "
+                        + ADVISOR.hint("career_interest")]
     assert slots(events) == {"career_interest": None, "requested_slot": "career_interest"}
     assert not rejected(events)
 
@@ -93,6 +93,12 @@ def test_a_question_using_an_answers_words_is_still_a_question():
 
 def test_stop_rejects_the_form_so_the_stop_rule_ends_it():
     _, events = validate(tracker("stop", "stop", "career_interest", {PATH_QUESTION: "career"}))
+    assert rejected(events)
+
+
+def test_asking_for_the_advisor_again_rejects_the_form_so_a_rule_restarts_it():
+    _, events = validate(tracker("start again", "start_advisor", "career_interest",
+                                 {PATH_QUESTION: "career"}))
     assert rejected(events)
 
 

@@ -49,6 +49,7 @@ class Question:
         self.ask: str = spec["ask"]
         self.topic: str = spec["topic"]
         self.hint: str = spec["hint"]
+        self.changed: Optional[str] = spec.get("changed")
         self._buttons: List[str] = spec["buttons"]
         self._knowledge = knowledge
         self._from_backgrounds = spec.get("from") == "backgrounds"
@@ -153,7 +154,8 @@ class Advisor:
 
     def acknowledge(self, question: str, choice: str) -> str:
         spec = self.questions[question]
-        return self._changed.format(topic=spec.topic, label=spec.choices[choice].label)
+        return (spec.changed or self._changed).format(topic=spec.topic,
+                                                      label=spec.choices[choice].label)
 
     def hint(self, question: str) -> str:
         return self.questions[question].hint
