@@ -21,7 +21,8 @@ REQUESTED_SLOT = "requested_slot"
 # What a message that answers none of the advisor's questions may be instead: each has a rule
 # for when the form is active (data/rules.yml).
 INTERRUPTIONS = set(ASPECT_OF_INTENT) | {
-    "switch_subject", "ask_career", "help", "bot_challenge", "stop", "goodbye", "start_advisor"}
+    "switch_subject", "ask_career", "help", "bot_challenge", "greet", "thanks", "out_of_scope",
+    "feedback_positive", "feedback_negative", "stop", "goodbye", "start_advisor"}
 # Said as a question, an interruption is one even when it uses an answer's words ("is data
 # security a concern?" while the advisor asks for the main concern).
 QUESTION = re.compile(
