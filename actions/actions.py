@@ -52,6 +52,8 @@ NOT_UNDERSTOOD = (
 )
 
 
+HELP_ME_DECIDE = {"title": "Help me decide", "payload": "/start_advisor"}
+
 STARTERS = [
     Followup(KNOWLEDGE.question(aspect, subject), aspect, subject)
     for aspect, subject in (("definition", "kpo"), ("definition", "bpo"), ("difference", None))
@@ -97,12 +99,13 @@ def buttons(followups: List[Followup]) -> List[Dict[Text, Text]]:
     return [{"title": f.question, "payload": payload(f)} for f in followups]
 
 
-def say(dispatcher: CollectingDispatcher, answer: Answer) -> List[EventType]:
+def say(dispatcher: CollectingDispatcher, answer: Answer,
+        extra_buttons: List[Dict[Text, Text]] = ()) -> List[EventType]:
     """Send an answer with its sources and follow-ups, and remember what it was about."""
     text = answer.text
     if answer.source_titles:
         text += "\n\nSource: " + "; ".join(f"“{t}”" for t in answer.source_titles)
-    dispatcher.utter_message(text=text, buttons=buttons(answer.followups))
+    dispatcher.utter_message(text=text, buttons=buttons(answer.followups) + list(extra_buttons))
     subject = KNOWLEDGE.subject_names.get(answer.subject) if answer.subject else None
     return [SlotSet("subject", subject), SlotSet("aspect", answer.aspect)]
 
@@ -138,7 +141,9 @@ class ActionAnswerCareer(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[Text, Any]) -> List[EventType]:
         text = tracker.latest_message.get("text") or ""
-        return say(dispatcher, KNOWLEDGE.career_advice(text, subject_of(tracker)))
+        # Someone who says nothing about themselves may like the advisor to ask.
+        offer = [] if KNOWLEDGE.background_in(text) else [HELP_ME_DECIDE]
+        return say(dispatcher, KNOWLEDGE.career_advice(text, subject_of(tracker)), offer)
 
 
 class ActionAnswerFreeText(Action):

@@ -173,6 +173,13 @@ class KnowledgeBase:
 
     # --- structured questions ----------------------------------------------------------------
 
+    def fact(self, fact_id: str) -> Fact:
+        return self._by_id[fact_id]
+
+    def silent_on(self, aspect: str, subject: Optional[str] = None) -> str:
+        """What to say when the sources don't cover an aspect (for a subject)."""
+        return self._silent_on(aspect, subject)
+
     def question(self, aspect: str, subject: Optional[str] = None) -> str:
         spec = self.aspects[aspect]
         if subject is None:
