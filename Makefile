@@ -15,6 +15,8 @@ MODEL := models/assistant.tar.gz
 # The channels of credentials.yml whose secrets are in the environment (channels/credentials.py).
 CREDENTIALS := build/credentials.yml
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml')
+# The browser the web widget's tests drive: Debian's chromium (Playwright never downloads one).
+CHROMIUM := /usr/bin/chromium
 export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
 # Single-threaded, deterministic TensorFlow: the same data trains the same model, so accuracy
@@ -43,6 +45,7 @@ run: $(MODEL)
 	@echo "Starting the action server on :5055 and Rasa on :5005 (the channels above). Ctrl-C stops both."
 	@trap 'kill 0' EXIT; \
 	$(BIN)/rasa run actions --actions actions --port 5055 & \
+	$(BIN)/python -m web.serve --port 8080 --server-url http://localhost:5005 & \
 	$(BIN)/rasa run --model $(MODEL) --port 5005 --endpoints endpoints.yml \
 		--credentials $(CREDENTIALS)
 
@@ -51,7 +54,10 @@ shell: $(MODEL)
 	$(BIN)/rasa run actions --actions actions --port 5055 --quiet & \
 	$(BIN)/rasa shell --model $(MODEL) --endpoints endpoints.yml
 
-test: $(MODEL)
+$(CHROMIUM):
+	apt-get update && apt-get install -y chromium
+
+test: $(MODEL) $(CHROMIUM)
 	$(BIN)/python -m pytest tests
 
 # What spaCy buys: NLU and free-text search accuracy with and without it.

@@ -40,10 +40,11 @@ class Assistant:
         self.action_port, self.rasa_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.rasa_port}"
         self.webhook = f"{self.url}/webhooks/rest/webhook"
+        self.tracker_db = workdir / "tracker.db"
         endpoints = workdir / "endpoints.yml"
         endpoints.write_text(
             f"action_endpoint:\n  url: http://127.0.0.1:{self.action_port}/webhook\n"
-            f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {workdir / 'tracker.db'}\n"
+            f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {self.tracker_db}\n"
         )
         subprocess.run([sys.executable, "-m", "channels.credentials", str(credentials),
                         str(workdir / "credentials.yml")], cwd=PROJECT, check=True,
@@ -51,6 +52,7 @@ class Assistant:
         credentials = workdir / "credentials.yml"
         ARTIFACTS.mkdir(exist_ok=True)
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+        self._env = env
         self._processes = [
             self._start("actions", [str(RASA), "run", "actions", "--actions", "actions",
                                     "--port", str(self.action_port)], env),
@@ -59,8 +61,15 @@ class Assistant:
                                  "--credentials", str(credentials), *rasa_args], env),
         ]
 
+    def restart_rasa(self) -> None:
+        """Kills Rasa, as a crash would, and starts it again on the same port (then call
+        wait_until_ready). A graceful stop would wait ~20 s for open websockets."""
+        self._processes[1].kill()
+        self._processes[1].wait(timeout=20)
+        self._processes[1] = self._start("rasa", self._processes[1].args, self._env)
+
     def _start(self, name: str, command, env) -> subprocess.Popen:
-        log = open(ARTIFACTS / f"{name}-{os.getpid()}.log", "w")
+        log = open(ARTIFACTS / f"{name}-{os.getpid()}.log", "a")
         return subprocess.Popen(command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
     def wait_until_ready(self, timeout: float = 240) -> None:
