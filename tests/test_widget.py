@@ -82,9 +82,12 @@ def page(browser, demo_page) -> Page:
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     context.set_default_timeout(20_000)
     page = context.new_page()
+    errors = []
+    page.on("pageerror", errors.append)
     page.goto(demo_page)
     yield page
     context.close()
+    assert not errors, f"the page raised: {errors}"
 
 
 def open_chat(page: Page) -> None:

@@ -328,7 +328,7 @@
     if (buttons.length) this.current.buttons = this.current.buttons.concat(buttons);
     this.store.save();
     this.renderMessage(this.current);
-    this.scrollToEnd();
+    this.reveal(this.current.element);
   };
 
   Widget.prototype.add = function (message) {
@@ -421,9 +421,7 @@
   Widget.prototype.renderFeedback = function (message) {
     var self = this;
     var row = element("div", "feedback");
-    if (message.rating) {
-      row.appendChild(element("span", "feedback-thanks", message.rating === "up" ? "You found this helpful" : "You found this not helpful"));
-    }
+    row.appendChild(element("span", "feedback-label", message.rating ? "Thanks for rating this answer" : "Was this helpful?"));
     [["up", "Helpful"], ["down", "Not helpful"]].forEach(function (choice) {
       var button = element("button", "rate rate-" + choice[0]);
       button.type = "button";
@@ -440,6 +438,16 @@
 
   Widget.prototype.scrollToEnd = function () {
     this.log.scrollTop = this.log.scrollHeight;
+  };
+
+  // Scrolls to the end, but never past the start of a long answer: it is read from the top.
+  Widget.prototype.reveal = function (item) {
+    var question = item.previousElementSibling;
+    var anchor = question && question.classList.contains("user") ? question : item;
+    var offset = anchor.getBoundingClientRect().top - this.log.getBoundingClientRect().top - 12;
+    this.log.scrollTop = Math.min(this.log.scrollHeight, this.log.scrollTop + Math.max(0, offset));
+    var end = this.log.scrollHeight - this.log.clientHeight;
+    if (this.log.scrollTop > end) this.log.scrollTop = end;
   };
 
   var instance = null;
