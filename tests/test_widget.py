@@ -7,8 +7,6 @@ profile (its own storage, so its own session). The Rasa restart test comes last.
 import json
 import re
 import sqlite3
-import subprocess
-import sys
 import time
 
 import pytest
@@ -16,11 +14,9 @@ import requests
 import socketio
 from playwright.sync_api import Page, expect, sync_playwright
 
-from conftest import ARTIFACTS, PROJECT, Assistant, free_port
+from browser import DemoPage, launch_chromium
+from conftest import ARTIFACTS, Assistant, free_port
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TITLE = "Careers assistant"
 INJECTION = '<img src=x onerror="window.injected=1"><script>window.injected=2</script>'
 
@@ -48,31 +44,16 @@ def widget_assistant(tmp_path_factory, web_origin) -> Assistant:
 
 
 @pytest.fixture(scope="module")
-def demo_page(widget_assistant, web_port, web_origin) -> str:
-    server = subprocess.Popen([sys.executable, "-m", "web.serve", "--port", str(web_port),
-                               "--server-url", widget_assistant.url, "--title", TITLE],
-                              cwd=PROJECT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(web_origin, timeout=2).raise_for_status()
-                break
-            except requests.RequestException:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        yield f"{web_origin}/"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+def demo_page(widget_assistant, web_port) -> str:
+    server = DemoPage(web_port, widget_assistant.url, TITLE)
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(widget_assistant):  # closed before the assistant stops
     with sync_playwright() as playwright:
-        # launch() gives every run a fresh temporary profile (user-data-dir) of its own.
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
 
