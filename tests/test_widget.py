@@ -137,6 +137,19 @@ def test_the_conversation_survives_a_reload_in_the_same_session(page):
     expect(last_answer(page)).to_contain_text("BPO")
 
 
+def test_a_damaged_stored_conversation_keeps_what_it_can(page, widget_assistant):
+    damaged = {"sessionId": 42, "messages": [{"role": "bot", "parts": 5}, None,
+                                             {"role": "user", "text": "kept"}]}
+    page.evaluate("([key, value]) => localStorage.setItem(key, value)",
+                  [f"kpo-chat:{widget_assistant.url}", json.dumps(damaged)])
+    page.reload()
+    page.get_by_role("button", name=f"Open chat with {TITLE}").click()
+    expect(page.locator(".message")).to_have_text(["You: kept"])
+    expect(page.locator(".status")).to_have_text("Online")
+    ask(page, "what is kpo")
+    expect(last_answer(page)).to_contain_text("Knowledge Process Outsourcing")
+
+
 def test_each_browser_gets_a_session_of_its_own(browser, demo_page):
     sessions = []
     for _ in range(2):

@@ -98,8 +98,27 @@
     this.key = STORAGE_PREFIX + serverUrl;
     var saved = null;
     try { saved = JSON.parse(localStorage.getItem(this.key) || "null"); } catch (error) { saved = null; }
-    this.state = saved && Array.isArray(saved.messages) ? saved
-      : { sessionId: null, open: false, messages: [] };
+    this.state = { sessionId: null, open: false, messages: [] };
+    if (saved && Array.isArray(saved.messages)) {
+      this.state = {
+        sessionId: typeof saved.sessionId === "string" ? saved.sessionId : null,
+        open: saved.open === true,
+        messages: saved.messages.filter(wellFormed),
+      };
+    }
+  }
+
+  // What renderMessage can draw: anything else in storage (an older format, a hand edit) is left out.
+  function wellFormed(message) {
+    var strings = function (list) {
+      return Array.isArray(list) && list.every(function (item) { return typeof item === "string"; });
+    };
+    if (!message) return false;
+    if (message.role === "user") return typeof message.text === "string";
+    return message.role === "bot" && strings(message.parts) && Array.isArray(message.buttons) &&
+      message.buttons.every(function (button) {
+        return button && typeof button.title === "string" && typeof button.payload === "string";
+      });
   }
   Store.prototype.save = function () {
     this.state.messages = this.state.messages.slice(-MAX_STORED_MESSAGES);
@@ -391,9 +410,11 @@
       item.appendChild(element("span", "sr-only", this.title + ": "));
       var bubble = element("div", "bubble");
       message.parts.forEach(function (part) {
-        var paragraph = element("p", /^Sources?:/.test(part) ? "source" : "text");
-        appendLinkified(paragraph, part);
-        bubble.appendChild(paragraph);
+        part.split("\n").filter(function (line) { return line.trim(); }).forEach(function (line) {
+          var paragraph = element("p", /^Sources?:/.test(line) ? "source" : "text");
+          appendLinkified(paragraph, line);
+          bubble.appendChild(paragraph);
+        });
       });
       item.appendChild(bubble);
       if (message.kind === "answer") item.appendChild(this.renderFeedback(message));
