@@ -13,12 +13,19 @@ Settings (credentials.yml), besides Rasa's own (user_message_evt, bot_message_ev
 session_persistence, ...): cors_allowed_origins (the origins allowed, separated by spaces or commas,
 never "*"), session_secret (the HMAC key; with several Rasa replicas or to keep sessions across
 restarts, set the same one everywhere; when unset, a random key per start).
+
+Messages of one session are also handed to Rasa one at a time. The reply goes out on the socket
+before Rasa has saved the conversation and released its lock, and Rasa's lock store makes a
+message that finds the lock taken sleep a full second: without this, a question asked right after
+an answer (a quick reply clicked at once) often waited ~1 s.
 """
+import asyncio
 import hashlib
 import hmac
 import logging
 import re
 import secrets
+import weakref
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Union
 
 from rasa.core.channels import socketio
@@ -74,6 +81,7 @@ class SocketIOInput(socketio.SocketIOInput):
         session_ids = SessionIds(settings.pop("session_secret", None))
         channel = super().from_credentials(settings)
         channel.allowed_origins, channel.session_ids = origins, session_ids
+        channel.turns = weakref.WeakValueDictionary()  # session id -> its lock, while in use
         return channel
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -104,7 +112,11 @@ class SocketIOInput(socketio.SocketIOInput):
                 return
             if not isinstance(data.get(self.metadata_key, {}), dict):
                 data = {**data, self.metadata_key: {}}
-            await rasa_handle_message(sid, data)
+            turn = self.turns.get(session_id)
+            if turn is None:
+                turn = self.turns[session_id] = asyncio.Lock()
+            async with turn:
+                await rasa_handle_message(sid, data)
 
         sio.on("session_request", session_request, namespace=namespace)
         sio.on(self.user_message_evt, handle_message, namespace=namespace)
