@@ -140,6 +140,7 @@ def test_the_conversation_survives_a_reload_in_the_same_session(page):
 def test_a_damaged_stored_conversation_keeps_what_it_can(page, widget_assistant):
     damaged = {"sessionId": 42, "messages": [{"role": "bot", "parts": 5}, None,
                                              {"role": "user", "text": "kept"}]}
+    expect(page.locator(".status")).to_have_text("Online")  # its own state is saved by then
     page.evaluate("([key, value]) => localStorage.setItem(key, value)",
                   [f"kpo-chat:{widget_assistant.url}", json.dumps(damaged)])
     page.reload()
