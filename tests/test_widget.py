@@ -227,8 +227,9 @@ def test_the_widget_works_by_keyboard_alone(page):
     expect(last_answer(page)).to_contain_text("Knowledge Process Outsourcing")
     expect(question).to_be_focused()
     # Back from the input to the last follow-up question, which Enter asks.
-    page.keyboard.press("Shift+Tab")
     follow_up = last_answer(page).locator(".quick-reply").last
+    expect(follow_up).to_be_visible()  # the follow-ups come with the answer's last paragraph
+    page.keyboard.press("Shift+Tab")
     expect(follow_up).to_be_focused()
     follow_up_text = follow_up.text_content()
     page.keyboard.press("Enter")
