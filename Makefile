@@ -15,6 +15,8 @@ MODEL := models/assistant.tar.gz
 # The channels of credentials.yml whose secrets are in the environment (channels/credentials.py).
 CREDENTIALS := build/credentials.yml
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml')
+# The browser the web widget's tests drive: Debian's chromium (Playwright never downloads one).
+CHROMIUM := /usr/bin/chromium
 export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
 # Request bodies over 64 KB get 413 from Rasa's web server (Sanic reads SANIC_* settings from the
@@ -50,10 +52,11 @@ $(MODEL): $(BIN)/.installed $(SPACY_PIPELINE)/config.cfg $(TRAINING_INPUTS)
 run: $(MODEL)
 	@$(LOAD_TOKENS); \
 	$(BIN)/python -m channels.credentials credentials.yml $(CREDENTIALS) || exit 1; \
-	echo "Starting the action server on 127.0.0.1:5055 and Rasa on :5005 (the channels above)." \
-		"Ctrl-C stops both."; \
+	echo "Starting the action server on 127.0.0.1:5055, Rasa on :5005 (the channels above)" \
+		"and the demo page on http://localhost:8080. Ctrl-C stops them all."; \
 	trap 'kill 0' EXIT; \
 	$(ACTION_SERVER) & \
+	$(BIN)/python -m web.serve --port 8080 --server-url http://localhost:5005 & \
 	$(BIN)/rasa run --model $(MODEL) --port 5005 --endpoints endpoints.yml \
 		--credentials $(CREDENTIALS) $(RASA_OPTIONS)
 
@@ -72,7 +75,10 @@ $(AUDIT)/.installed: requirements-audit.txt
 	$(AUDIT)/bin/pip install --quiet -r requirements-audit.txt
 	touch $@
 
-test: $(MODEL) $(AUDIT)/.installed
+$(CHROMIUM):
+	apt-get update && apt-get install -y chromium
+
+test: $(MODEL) $(AUDIT)/.installed $(CHROMIUM)
 	$(BIN)/python -m pytest -rs tests
 
 # What spaCy buys: NLU and free-text search accuracy with and without it.

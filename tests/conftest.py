@@ -50,11 +50,12 @@ class Assistant:
                "SANIC_REQUEST_MAX_SIZE": "65536", **(env or {})}
         self.rest_token = env["ASSISTANT_REST_TOKEN"]
         self.rest_headers = {"Authorization": f"Bearer {self.rest_token}"}
+        self.tracker_db = workdir / "tracker.db"
         endpoints = workdir / "endpoints.yml"
         endpoints.write_text(
             f"action_endpoint:\n  url: http://127.0.0.1:{self.action_port}/webhook\n"
             f"  headers:\n    Authorization: Bearer ${{ACTION_SERVER_TOKEN}}\n"
-            f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {workdir / 'tracker.db'}\n"
+            f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {self.tracker_db}\n"
         )
         subprocess.run([sys.executable, "-m", "channels.credentials", str(credentials),
                         str(workdir / "credentials.yml")], cwd=PROJECT, check=True,
@@ -62,6 +63,7 @@ class Assistant:
         credentials = workdir / "credentials.yml"
         ARTIFACTS.mkdir(exist_ok=True)
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env}
+        self._env = env
         self._processes = [
             self._start("actions", [sys.executable, "-m", "actions.server", "--actions",
                                     "actions", "--port", str(self.action_port)], env),
@@ -70,8 +72,15 @@ class Assistant:
                                  "--credentials", str(credentials), *rasa_args], env),
         ]
 
+    def restart_rasa(self) -> None:
+        """Kills Rasa, as a crash would, and starts it again on the same port (then call
+        wait_until_ready). A graceful stop would wait ~20 s for open websockets."""
+        self._processes[1].kill()
+        self._processes[1].wait(timeout=20)
+        self._processes[1] = self._start("rasa", self._processes[1].args, self._env)
+
     def _start(self, name: str, command, env) -> subprocess.Popen:
-        log = open(self.log(name), "w")
+        log = open(self.log(name), "a")  # a restarted server carries on the same log
         return subprocess.Popen(command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
     def wait_until_ready(self, timeout: float = 240) -> None:
