@@ -59,7 +59,7 @@ test: $(MODEL)
 compare-nlp: $(SPACY_PIPELINE)/config.cfg
 	$(DETERMINISTIC) $(BIN)/python bench/compare_nlp.py
 
-# Trains config.yml and Rasa's default configuration from clean and measures both (~10 min):
+# Trains config.yml and Rasa's default configuration from clean and measures both (training dominates):
 # prints a table, writes bench/results.json and bench/latency.png.
 bench: $(SPACY_PIPELINE)/config.cfg
 	$(BIN)/python bench/speed.py
