@@ -1,6 +1,7 @@
 # make run   - install, train if data or config changed, start the action server and Rasa
 # make test  - install, train, run every test (what CI runs)
 # make shell - chat in the terminal
+# make bench - speed of this configuration against Rasa's default, trained and measured side by side
 SHELL := /bin/bash
 .DEFAULT_GOAL := run
 
@@ -32,7 +33,7 @@ RASA_OPTIONS := $${ASSISTANT_API_JWT_SECRET:+--enable-api --jwt-secret "$$ASSIST
 # measured here is the accuracy CI gets (multi-threaded training varied by +-0.02).
 DETERMINISTIC := TF_DETERMINISTIC_OPS=1 TF_INTER_OP_PARALLELISM_THREADS=1 TF_INTRA_OP_PARALLELISM_THREADS=1
 
-.PHONY: install train run shell test compare-nlp clean
+.PHONY: install train run shell test compare-nlp bench clean
 
 install: $(BIN)/.installed
 $(BIN)/.installed: requirements.txt
@@ -57,7 +58,7 @@ run: $(MODEL)
 	trap 'kill 0' EXIT; \
 	$(ACTION_SERVER) & \
 	$(BIN)/python -m web.serve --port 8080 --server-url http://localhost:5005 & \
-	$(BIN)/rasa run --model $(MODEL) --port 5005 --endpoints endpoints.yml \
+	$(BIN)/python -m runtime run --model $(MODEL) --port 5005 --endpoints endpoints.yml \
 		--credentials $(CREDENTIALS) $(RASA_OPTIONS)
 
 shell: $(MODEL)
@@ -84,6 +85,11 @@ test: $(MODEL) $(AUDIT)/.installed $(CHROMIUM)
 # What spaCy buys: NLU and free-text search accuracy with and without it.
 compare-nlp: $(SPACY_PIPELINE)/config.cfg
 	$(DETERMINISTIC) $(BIN)/python bench/compare_nlp.py
+
+# Trains config.yml and Rasa's default configuration from clean and measures both (training dominates):
+# prints a table, writes bench/results.json and bench/latency.png.
+bench: $(SPACY_PIPELINE)/config.cfg
+	$(BIN)/python bench/speed.py
 
 clean:
 	rm -rf $(VENV) build models results tracker.db

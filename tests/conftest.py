@@ -9,6 +9,7 @@ from typing import Dict, Optional, Sequence
 
 import pytest
 import requests
+import yaml
 
 PROJECT = Path(__file__).resolve().parents[1]
 MODEL = PROJECT / "models" / "assistant.tar.gz"
@@ -30,8 +31,9 @@ class Assistant:
 
     `credentials` picks the channels (default: the project's credentials.yml, passed through
     channels/credentials.py like `make run` does), `env` adds environment variables to both
-    servers and `rasa_args` adds arguments to `rasa run`. Channels are switched on by `env` only,
-    never by this shell's environment, so tests never reach a real platform.
+    servers, `rasa_args` adds arguments to `rasa run` and `model` picks another trained model.
+    Channels are switched on by `env` only, never by this shell's environment, so tests never
+    reach a real platform.
 
     The servers get fresh secrets (README "Security"): the REST channel's token (clients send
     `rest_headers`, as `send` does) and the action server's; `env` may set its own. They run
@@ -39,9 +41,10 @@ class Assistant:
     """
 
     def __init__(self, workdir: Path, credentials: Path = PROJECT / "credentials.yml",
-                 env: Optional[Dict[str, str]] = None, rasa_args: Sequence[str] = ()) -> None:
-        if not MODEL.exists():
-            pytest.exit(f"{MODEL} is missing: run the tests with `make test`, which trains it")
+                 env: Optional[Dict[str, str]] = None, rasa_args: Sequence[str] = (),
+                 model: Path = MODEL) -> None:
+        if not model.exists():
+            pytest.exit(f"{model} is missing: run the tests with `make test`, which trains it")
         self.action_port, self.rasa_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.rasa_port}"
         self.webhook = f"{self.url}/webhooks/rest/webhook"
@@ -51,12 +54,12 @@ class Assistant:
         self.rest_token = env["ASSISTANT_REST_TOKEN"]
         self.rest_headers = {"Authorization": f"Bearer {self.rest_token}"}
         self.tracker_db = workdir / "tracker.db"
+        # The project's endpoints.yml, with this assistant's action server and database.
+        settings = yaml.safe_load((PROJECT / "endpoints.yml").read_text())
+        settings["action_endpoint"]["url"] = f"http://127.0.0.1:{self.action_port}/webhook"
+        settings["tracker_store"]["db"] = str(self.tracker_db)
         endpoints = workdir / "endpoints.yml"
-        endpoints.write_text(
-            f"action_endpoint:\n  url: http://127.0.0.1:{self.action_port}/webhook\n"
-            f"  headers:\n    Authorization: Bearer ${{ACTION_SERVER_TOKEN}}\n"
-            f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {self.tracker_db}\n"
-        )
+        endpoints.write_text(yaml.safe_dump(settings))
         subprocess.run([sys.executable, "-m", "channels.credentials", str(credentials),
                         str(workdir / "credentials.yml")], cwd=PROJECT, check=True,
                        env={"PATH": os.environ["PATH"], **env})
@@ -67,8 +70,8 @@ class Assistant:
         self._processes = [
             self._start("actions", [sys.executable, "-m", "actions.server", "--actions",
                                     "actions", "--port", str(self.action_port)], env),
-            self._start("rasa", [str(RASA), "run", "--model", str(MODEL), "--port",
-                                 str(self.rasa_port), "--endpoints", str(endpoints),
+            self._start("rasa", [sys.executable, "-m", "runtime", "run", "--model", str(model),
+                                 "--port", str(self.rasa_port), "--endpoints", str(endpoints),
                                  "--credentials", str(credentials), *rasa_args], env),
         ]
 
