@@ -14,6 +14,8 @@ SPACY_PIPELINE := build/spacy-en
 MODEL := models/assistant.tar.gz
 # The channels of credentials.yml whose secrets are in the environment (channels/credentials.py).
 CREDENTIALS := build/credentials.yml
+# The stores of endpoints.yml that ASSISTANT_STORES chooses (envtemplate.py; README "Production").
+ENDPOINTS := build/endpoints.yml
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml')
 export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
@@ -21,7 +23,7 @@ export RASA_TELEMETRY_ENABLED := false
 # measured here is the accuracy CI gets (multi-threaded training varied by +-0.02).
 DETERMINISTIC := TF_DETERMINISTIC_OPS=1 TF_INTER_OP_PARALLELISM_THREADS=1 TF_INTRA_OP_PARALLELISM_THREADS=1
 
-.PHONY: install train run shell test compare-nlp clean
+.PHONY: install train run shell test test-scale haproxy compare-nlp clean
 
 install: $(BIN)/.installed
 $(BIN)/.installed: requirements.txt
@@ -40,19 +42,31 @@ $(MODEL): $(BIN)/.installed $(SPACY_PIPELINE)/config.cfg $(TRAINING_INPUTS)
 
 run: $(MODEL)
 	@$(BIN)/python -m channels.credentials credentials.yml $(CREDENTIALS)
+	@$(BIN)/python -m envtemplate endpoints endpoints.yml $(ENDPOINTS)
 	@echo "Starting the action server on :5055 and Rasa on :5005 (the channels above). Ctrl-C stops both."
 	@trap 'kill 0' EXIT; \
 	$(BIN)/rasa run actions --actions actions --port 5055 & \
-	$(BIN)/rasa run --model $(MODEL) --port 5005 --endpoints endpoints.yml \
+	$(BIN)/rasa run --model $(MODEL) --port 5005 --endpoints $(ENDPOINTS) \
 		--credentials $(CREDENTIALS)
 
 shell: $(MODEL)
+	@$(BIN)/python -m envtemplate endpoints endpoints.yml $(ENDPOINTS)
 	@trap 'kill 0' EXIT; \
 	$(BIN)/rasa run actions --actions actions --port 5055 --quiet & \
-	$(BIN)/rasa shell --model $(MODEL) --endpoints endpoints.yml
+	$(BIN)/rasa shell --model $(MODEL) --endpoints $(ENDPOINTS)
 
-test: $(MODEL)
+test: $(MODEL) haproxy
 	$(BIN)/python -m pytest tests
+
+# Replicas behind haproxy on PostgreSQL, Redis and RabbitMQ, with outages (README "Production").
+test-scale: $(MODEL) haproxy
+	$(BIN)/python -m pytest tests/test_scale.py -s
+
+# The scale test's load balancer, from apt when missing (CI runs as root).
+haproxy:
+	@command -v haproxy >/dev/null || { test "$$(id -u)" = 0 && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; } || \
+		echo "haproxy is missing: the scale test will be skipped (apt-get install haproxy)"
 
 # What spaCy buys: NLU and free-text search accuracy with and without it.
 compare-nlp: $(SPACY_PIPELINE)/config.cfg

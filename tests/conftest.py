@@ -30,7 +30,11 @@ class Assistant:
     `credentials` picks the channels (default: the project's credentials.yml, passed through
     channels/credentials.py like `make run` does), `env` adds environment variables to both
     servers and `rasa_args` adds arguments to `rasa run`. Channels are switched on by `env` only,
-    never by this shell's environment, so tests never reach a real platform.
+    never by this shell's environment, so tests never reach a real platform. The stores come
+    from endpoints.yml like `make run`'s, chosen by `env` (ASSISTANT_STORES; embedded: a SQLite
+    file in `workdir`), and Rasa calls its own action server unless `env` sets
+    ACTION_SERVER_URL. Replicas are Assistants sharing production stores; `kill_rasa` and
+    `start_rasa` crash and restart one.
     """
 
     def __init__(self, workdir: Path, credentials: Path = PROJECT / "credentials.yml",
@@ -40,28 +44,37 @@ class Assistant:
         self.action_port, self.rasa_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.rasa_port}"
         self.webhook = f"{self.url}/webhooks/rest/webhook"
+        env = {"ACTION_SERVER_URL": f"http://127.0.0.1:{self.action_port}/webhook",
+               "ASSISTANT_SQLITE_DB": str(workdir / "tracker.db"), **(env or {})}
         endpoints = workdir / "endpoints.yml"
-        endpoints.write_text(
-            f"action_endpoint:\n  url: http://127.0.0.1:{self.action_port}/webhook\n"
-            f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {workdir / 'tracker.db'}\n"
-        )
-        subprocess.run([sys.executable, "-m", "channels.credentials", str(credentials),
-                        str(workdir / "credentials.yml")], cwd=PROJECT, check=True,
-                       env={"PATH": os.environ["PATH"], **(env or {})})
+        for kind, template, written in (("credentials", credentials, workdir / "credentials.yml"),
+                                        ("endpoints", PROJECT / "endpoints.yml", endpoints)):
+            subprocess.run([sys.executable, "-m", "envtemplate", kind, str(template),
+                            str(written)], cwd=PROJECT, check=True,
+                           env={"PATH": os.environ["PATH"], **env})
         credentials = workdir / "credentials.yml"
         ARTIFACTS.mkdir(exist_ok=True)
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+        self._env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env}
+        self._rasa_command = [str(RASA), "run", "--model", str(MODEL), "--port",
+                              str(self.rasa_port), "--endpoints", str(endpoints),
+                              "--credentials", str(credentials), *rasa_args]
         self._processes = [
             self._start("actions", [str(RASA), "run", "actions", "--actions", "actions",
-                                    "--port", str(self.action_port)], env),
-            self._start("rasa", [str(RASA), "run", "--model", str(MODEL), "--port",
-                                 str(self.rasa_port), "--endpoints", str(endpoints),
-                                 "--credentials", str(credentials), *rasa_args], env),
+                                    "--port", str(self.action_port)], self._env),
+            self._start("rasa", self._rasa_command, self._env),
         ]
 
     def _start(self, name: str, command, env) -> subprocess.Popen:
-        log = open(ARTIFACTS / f"{name}-{os.getpid()}.log", "w")
+        log = open(ARTIFACTS / f"{name}-{os.getpid()}-{self.rasa_port}.log", "a")
         return subprocess.Popen(command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def kill_rasa(self) -> None:
+        """Crashes Rasa (SIGKILL: no clean-up, in-flight turns cut off)."""
+        self._processes[1].kill()
+        self._processes[1].wait()
+
+    def start_rasa(self) -> None:
+        self._processes[1] = self._start("rasa", self._rasa_command, self._env)
 
     def wait_until_ready(self, timeout: float = 240) -> None:
         deadline = time.monotonic() + timeout

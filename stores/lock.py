@@ -1,0 +1,151 @@
+"""A Redis ticket lock that replicas cannot both hold.
+
+Rasa 3.6's `RedisLockStore` issues a ticket by reading the lock (GET), adding a ticket in Python
+and writing it back (SET): two replicas that read at once both get the same ticket number and
+both run the same conversation (RasaHQ/rasa PR 11256). Here every operation on a lock is one Lua
+script, which Redis runs atomically: tickets come from INCR, waiting tickets live in a sorted
+set scored by their expiry (Redis's clock, so replicas' clocks need not agree), and the lock is
+held by the lowest live ticket.
+
+A waiter polls every `poll_interval` seconds (Rasa's stores poll every second, which makes a
+burst of three messages from one user take seconds) and gives up after `wait_timeout` seconds
+with a `LockError`, which the channel turns into "still busy, try again" (channels/failures.py)
+rather than Rasa's silent `200 []`. The lock lives `lock_lifetime` seconds, far longer than a
+turn can take with the action timeout (ACTION_TIMEOUT, channels/failures.py): a slow action
+cannot let a second message in. When Redis cannot be reached, `LockError` too: the turn is
+refused, never run unlocked.
+
+endpoints.yml:
+
+    lock_store:
+      type: stores.lock.AtomicRedisLockStore
+      url: localhost          # Redis host
+      port: 6379
+      key_prefix: assistant   # letters and digits
+      lock_lifetime: 60
+      wait_timeout: 20
+"""
+import asyncio
+import logging
+import time
+from collections import deque
+from contextlib import asynccontextmanager
+from typing import AsyncGenerator, Optional, Text
+
+import redis
+from rasa.core.lock import Ticket, TicketLock
+from rasa.core.lock_store import DEFAULT_SOCKET_TIMEOUT_IN_SECONDS, LockError, LockStore
+from rasa.utils.endpoints import EndpointConfig
+
+logger = logging.getLogger(__name__)
+
+# KEYS[1] counter, KEYS[2] tickets (sorted set: ticket number scored by expiry, milliseconds).
+_NOW_MS = "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000) "
+_ISSUE = _NOW_MS + """
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local ticket = redis.call('INCR', KEYS[1])
+local lifetime = tonumber(ARGV[1])
+redis.call('ZADD', KEYS[2], now + lifetime, ticket)
+redis.call('PEXPIRE', KEYS[1], lifetime)
+redis.call('PEXPIRE', KEYS[2], lifetime)
+return ticket
+"""
+# 1: the ticket holds the lock; 0: wait; -1: the ticket has expired.
+_TRY = _NOW_MS + """
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return -1 end
+local first = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
+if tonumber(first) == tonumber(ARGV[1]) then return 1 end
+return 0
+"""
+_RELEASE = """
+redis.call('ZREM', KEYS[2], ARGV[1])
+if redis.call('ZCARD', KEYS[2]) == 0 then redis.call('DEL', KEYS[1], KEYS[2]) end
+return 1
+"""
+
+
+class AtomicRedisLockStore(LockStore):
+    def __init__(self, endpoint_config: Optional[EndpointConfig] = None, **settings) -> None:
+        if endpoint_config is not None:  # how Rasa builds a lock store named by its class
+            settings = {"host": endpoint_config.url or "localhost", **endpoint_config.kwargs}
+        self._configure(**settings)
+        super().__init__()
+
+    def _configure(self, host: Text = "localhost", port: int = 6379, db: int = 1,
+                   username: Optional[Text] = None, password: Optional[Text] = None,
+                   key_prefix: Optional[Text] = None, lock_lifetime: float = 60,
+                   wait_timeout: float = 20, poll_interval: float = 0.02,
+                   socket_timeout: float = DEFAULT_SOCKET_TIMEOUT_IN_SECONDS) -> None:
+        self.red = redis.StrictRedis(host=host, port=int(port), db=int(db), username=username,
+                                     password=password or None,
+                                     socket_timeout=float(socket_timeout),
+                                     socket_connect_timeout=float(socket_timeout))
+        self.key_prefix = f"{key_prefix}:lock:" if key_prefix else "lock:"
+        self.lock_lifetime = float(lock_lifetime)
+        self.wait_timeout = float(wait_timeout)
+        self.poll_interval = float(poll_interval)
+        self._issue = self.red.register_script(_ISSUE)
+        self._try = self.red.register_script(_TRY)
+        self._release = self.red.register_script(_RELEASE)
+
+    def _keys(self, conversation_id: Text):
+        base = self.key_prefix + conversation_id
+        return [base + ":counter", base + ":tickets"]
+
+    def issue_ticket(self, conversation_id: Text, lock_lifetime: Optional[float] = None) -> int:
+        lifetime_ms = int(1000 * (lock_lifetime or self.lock_lifetime))
+        try:
+            return int(self._issue(keys=self._keys(conversation_id), args=[lifetime_ms]))
+        except redis.RedisError as error:
+            raise LockError(f"Lock store unreachable: {error.__class__.__name__}") from None
+
+    async def _acquire_lock(self, conversation_id: Text, ticket: int,
+                            wait_time_in_seconds: float) -> TicketLock:
+        deadline = time.monotonic() + self.wait_timeout
+        while True:
+            try:
+                state = int(self._try(keys=self._keys(conversation_id), args=[ticket]))
+            except redis.RedisError as error:
+                raise LockError(f"Lock store unreachable: {error.__class__.__name__}") from None
+            if state == 1:
+                return TicketLock(conversation_id)
+            if state == -1:
+                raise LockError(f"Ticket {ticket} expired while waiting for the lock")
+            if time.monotonic() > deadline:
+                raise LockError(f"Lock busy for more than {self.wait_timeout:g} s")
+            await asyncio.sleep(self.poll_interval)
+
+    @asynccontextmanager
+    async def lock(self, conversation_id: Text, lock_lifetime: Optional[float] = None,
+                   wait_time_in_seconds: float = 0) -> AsyncGenerator[TicketLock, None]:
+        ticket = self.issue_ticket(conversation_id, lock_lifetime)
+        try:
+            yield await self._acquire_lock(conversation_id, ticket, self.poll_interval)
+        finally:
+            self.finish_serving(conversation_id, ticket)
+
+    def finish_serving(self, conversation_id: Text, ticket_number: int) -> None:
+        try:
+            self._release(keys=self._keys(conversation_id), args=[ticket_number])
+        except redis.RedisError as error:
+            # The ticket then expires by itself after lock_lifetime.
+            logger.error("Could not release lock ticket (%s): it expires by itself",
+                         error.__class__.__name__)
+
+    def cleanup(self, conversation_id: Text, ticket_number: int) -> None:
+        self.finish_serving(conversation_id, ticket_number)
+
+    # Rasa's interface for inspecting a lock (its HTTP API and tests use it).
+    def get_lock(self, conversation_id: Text) -> Optional[TicketLock]:
+        tickets = self.red.zrange(self._keys(conversation_id)[1], 0, -1, withscores=True)
+        if not tickets:
+            return None
+        return TicketLock(conversation_id, deque(Ticket(int(number), score / 1000)
+                                                 for number, score in tickets))
+
+    def delete_lock(self, conversation_id: Text) -> None:
+        self.red.delete(*self._keys(conversation_id))
+
+    def save_lock(self, lock: TicketLock) -> None:
+        raise NotImplementedError("tickets are only issued atomically, by issue_ticket")
