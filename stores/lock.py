@@ -3,17 +3,18 @@
 Rasa 3.6's `RedisLockStore` issues a ticket by reading the lock (GET), adding a ticket in Python
 and writing it back (SET): two replicas that read at once both get the same ticket number and
 both run the same conversation (RasaHQ/rasa PR 11256). Here every operation on a lock is one Lua
-script, which Redis runs atomically: tickets come from INCR, waiting tickets live in a sorted
-set scored by their expiry (Redis's clock, so replicas' clocks need not agree), and the lock is
-held by the lowest live ticket.
+script, which Redis runs atomically: tickets come from INCR, live tickets are kept in order
+with their expiry (Redis's clock, so replicas' clocks need not agree), and the lock is held by
+the lowest live ticket. A ticket is a lease: renewed while its replica waits or runs
+the turn, it expires `lock_lifetime` seconds after its replica died, so a crash stalls that
+one conversation for at most that long and a slow turn never lets a second message in.
 
 A waiter polls every `poll_interval` seconds (Rasa's stores poll every second, which makes a
 burst of three messages from one user take seconds) and gives up after `wait_timeout` seconds
 with a `LockError`, which the channel turns into "still busy, try again" (channels/failures.py)
-rather than Rasa's silent `200 []`. The lock lives `lock_lifetime` seconds, far longer than a
-turn can take with the action timeout (ACTION_TIMEOUT, channels/failures.py): a slow action
-cannot let a second message in. When Redis cannot be reached, `LockError` too: the turn is
-refused, never run unlocked.
+rather than Rasa's silent `200 []`. (Rasa's tickets are not renewed: they live 60 s, less than
+its 300 s action timeout, so a slow action lets the next message run beside it.) When Redis
+cannot be reached, `LockError` too: the turn is refused, never run unlocked.
 
 endpoints.yml:
 
@@ -22,7 +23,7 @@ endpoints.yml:
       url: localhost          # Redis host
       port: 6379
       key_prefix: assistant   # letters and digits
-      lock_lifetime: 60
+      lock_lifetime: 20
       wait_timeout: 20
 """
 import asyncio
@@ -39,28 +40,42 @@ from rasa.utils.endpoints import EndpointConfig
 
 logger = logging.getLogger(__name__)
 
-# KEYS[1] counter, KEYS[2] tickets (sorted set: ticket number scored by expiry, milliseconds).
-_NOW_MS = "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000) "
-_ISSUE = _NOW_MS + """
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+# KEYS[1] counter, KEYS[2] tickets waiting or holding (sorted set scored by ticket number),
+# KEYS[3] each ticket's expiry (hash, milliseconds of Redis's clock).
+_PURGE = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local expiries = redis.call('HGETALL', KEYS[3])
+for i = 1, #expiries, 2 do
+  if tonumber(expiries[i + 1]) < now then
+    redis.call('HDEL', KEYS[3], expiries[i])
+    redis.call('ZREM', KEYS[2], expiries[i])
+  end
+end
+local function lease(ticket, lifetime)
+  redis.call('HSET', KEYS[3], ticket, now + lifetime)
+  for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], lifetime) end
+end
+"""
+_ISSUE = _PURGE + """
 local ticket = redis.call('INCR', KEYS[1])
-local lifetime = tonumber(ARGV[1])
-redis.call('ZADD', KEYS[2], now + lifetime, ticket)
-redis.call('PEXPIRE', KEYS[1], lifetime)
-redis.call('PEXPIRE', KEYS[2], lifetime)
+redis.call('ZADD', KEYS[2], ticket, ticket)
+lease(ticket, tonumber(ARGV[1]))
 return ticket
 """
-# 1: the ticket holds the lock; 0: wait; -1: the ticket has expired.
-_TRY = _NOW_MS + """
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return -1 end
+# 1: the ticket holds the lock; 0: wait; -1: the ticket has expired. A live ticket's lease is
+# renewed (ARGV[2] ms from now): waiting or holding, a ticket lives while its replica does.
+_TRY = _PURGE + """
+if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 then return -1 end
+lease(ARGV[1], tonumber(ARGV[2]))
 local first = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
 if tonumber(first) == tonumber(ARGV[1]) then return 1 end
 return 0
 """
 _RELEASE = """
 redis.call('ZREM', KEYS[2], ARGV[1])
-if redis.call('ZCARD', KEYS[2]) == 0 then redis.call('DEL', KEYS[1], KEYS[2]) end
+redis.call('HDEL', KEYS[3], ARGV[1])
+if redis.call('ZCARD', KEYS[2]) == 0 then redis.call('DEL', KEYS[1], KEYS[2], KEYS[3]) end
 return 1
 """
 
@@ -74,7 +89,7 @@ class AtomicRedisLockStore(LockStore):
 
     def _configure(self, host: Text = "localhost", port: int = 6379, db: int = 1,
                    username: Optional[Text] = None, password: Optional[Text] = None,
-                   key_prefix: Optional[Text] = None, lock_lifetime: float = 60,
+                   key_prefix: Optional[Text] = None, lock_lifetime: float = 20,
                    wait_timeout: float = 20, poll_interval: float = 0.02,
                    socket_timeout: float = DEFAULT_SOCKET_TIMEOUT_IN_SECONDS) -> None:
         self.red = redis.StrictRedis(host=host, port=int(port), db=int(db), username=username,
@@ -91,7 +106,7 @@ class AtomicRedisLockStore(LockStore):
 
     def _keys(self, conversation_id: Text):
         base = self.key_prefix + conversation_id
-        return [base + ":counter", base + ":tickets"]
+        return [base + ":counter", base + ":tickets", base + ":expiries"]
 
     def issue_ticket(self, conversation_id: Text, lock_lifetime: Optional[float] = None) -> int:
         lifetime_ms = int(1000 * (lock_lifetime or self.lock_lifetime))
@@ -100,14 +115,18 @@ class AtomicRedisLockStore(LockStore):
         except redis.RedisError as error:
             raise LockError(f"Lock store unreachable: {error.__class__.__name__}") from None
 
+    def _renew(self, conversation_id: Text, ticket: int) -> int:
+        try:
+            return int(self._try(keys=self._keys(conversation_id),
+                                 args=[ticket, int(1000 * self.lock_lifetime)]))
+        except redis.RedisError as error:
+            raise LockError(f"Lock store unreachable: {error.__class__.__name__}") from None
+
     async def _acquire_lock(self, conversation_id: Text, ticket: int,
                             wait_time_in_seconds: float) -> TicketLock:
         deadline = time.monotonic() + self.wait_timeout
         while True:
-            try:
-                state = int(self._try(keys=self._keys(conversation_id), args=[ticket]))
-            except redis.RedisError as error:
-                raise LockError(f"Lock store unreachable: {error.__class__.__name__}") from None
+            state = self._renew(conversation_id, ticket)
             if state == 1:
                 return TicketLock(conversation_id)
             if state == -1:
@@ -120,10 +139,25 @@ class AtomicRedisLockStore(LockStore):
     async def lock(self, conversation_id: Text, lock_lifetime: Optional[float] = None,
                    wait_time_in_seconds: float = 0) -> AsyncGenerator[TicketLock, None]:
         ticket = self.issue_ticket(conversation_id, lock_lifetime)
+        lease = None
         try:
-            yield await self._acquire_lock(conversation_id, ticket, self.poll_interval)
+            lock = await self._acquire_lock(conversation_id, ticket, self.poll_interval)
+            lease = asyncio.ensure_future(self._keep_lease(conversation_id, ticket))
+            yield lock
         finally:
+            if lease:
+                lease.cancel()
             self.finish_serving(conversation_id, ticket)
+
+    async def _keep_lease(self, conversation_id: Text, ticket: int) -> None:
+        """Renews the held ticket while the turn runs, so that however long it takes no other
+        replica gets the conversation, and a replica that dies lets go within a lifetime."""
+        while True:
+            await asyncio.sleep(self.lock_lifetime / 4)
+            try:
+                self._renew(conversation_id, ticket)
+            except LockError as error:
+                logger.error("Could not renew the lock's lease: %s", error)
 
     def finish_serving(self, conversation_id: Text, ticket_number: int) -> None:
         try:
@@ -138,11 +172,13 @@ class AtomicRedisLockStore(LockStore):
 
     # Rasa's interface for inspecting a lock (its HTTP API and tests use it).
     def get_lock(self, conversation_id: Text) -> Optional[TicketLock]:
-        tickets = self.red.zrange(self._keys(conversation_id)[1], 0, -1, withscores=True)
+        _, tickets_key, expiries_key = self._keys(conversation_id)
+        expiries = self.red.hgetall(expiries_key)
+        tickets = [int(t) for t in self.red.zrange(tickets_key, 0, -1) if t in expiries]
         if not tickets:
             return None
-        return TicketLock(conversation_id, deque(Ticket(int(number), score / 1000)
-                                                 for number, score in tickets))
+        return TicketLock(conversation_id, deque(Ticket(t, int(expiries[str(t).encode()]) / 1000)
+                                                 for t in tickets))
 
     def delete_lock(self, conversation_id: Text) -> None:
         self.red.delete(*self._keys(conversation_id))

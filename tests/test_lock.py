@@ -110,3 +110,25 @@ def test_an_unreachable_redis_refuses_the_turn():
     store = AtomicRedisLockStore(host="127.0.0.1", port=free_port(), socket_timeout=1)
     with pytest.raises(LockError, match="unreachable"):
         store.issue_ticket("conversation")
+
+
+def test_a_turn_longer_than_the_lifetime_keeps_the_lock_while_it_runs(prefix):
+    holder, waiter = replicas(AtomicRedisLockStore, prefix, lock_lifetime=0.4)[:2]
+    order = []
+
+    async def slow_turn():
+        async with holder.lock("conversation"):
+            order.append("slow turn starts")
+            await asyncio.sleep(1.2)  # three lifetimes: the lease is renewed meanwhile
+            order.append("slow turn ends")
+
+    async def next_turn():
+        await asyncio.sleep(0.1)
+        async with waiter.lock("conversation"):
+            order.append("next turn")
+
+    async def both():
+        await asyncio.gather(slow_turn(), next_turn())
+
+    asyncio.run(both())
+    assert order == ["slow turn starts", "slow turn ends", "next turn"]
