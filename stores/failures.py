@@ -9,7 +9,9 @@ to try again with an honest 503 (channels/failures.py).
 
 Nothing is half-stored: the wrapped store gets no event broker, and the events of a turn go to
 the broker only once the store has committed them (Rasa's SQL store streams them first, so a
-failed commit would leave the broker with events the store never had).
+failed commit would leave the broker with events the store never had). With a SQL store and
+RabbitMQ, they go through the outbox relay of stores/outbox.py, which survives crashes and
+broker outages; with other stores, straight after the commit.
 
 endpoints.yml names the store to wrap in `wrapped_type` (any type Rasa accepts: SQL, redis, a
 class path such as stores.tracker.SomeStore) with that store's own settings beside it:
@@ -24,10 +26,13 @@ import logging
 from typing import Any, Dict, Iterable, Optional, Text
 
 from rasa.core.brokers.broker import EventBroker
+from rasa.core.brokers.pika import PikaEventBroker
 from rasa.core.tracker_store import TrackerStore, create_tracker_store
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
+
+from stores.outbox import BrokerOutbox
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +58,10 @@ class FailLoudTrackerStore(TrackerStore):
             config = EndpointConfig(url=host, type=wrapped_type, **wrapped_settings)
             wrapped = create_tracker_store(config, domain, event_broker=None)
         self._wrapped = wrapped
+        engine = getattr(wrapped, "engine", None)  # a SQL store: its table is the outbox
+        self._outbox = (BrokerOutbox(engine, event_broker)
+                        if engine is not None and isinstance(event_broker, PikaEventBroker)
+                        else None)
         # How many events each conversation had when it was last read, to know which events
         # a save adds (they go to the broker once stored).
         self._events_read: Dict[Text, int] = {}
@@ -80,7 +89,9 @@ class FailLoudTrackerStore(TrackerStore):
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self._call("write", self._wrapped.save(tracker))
         already_streamed = self._events_read.pop(tracker.sender_id, 0)
-        if self.event_broker:
+        if self._outbox:
+            self._outbox.notify()
+        elif self.event_broker:
             await self._stream_new_events(self.event_broker,
                                           list(tracker.events)[already_streamed:],
                                           tracker.sender_id)
