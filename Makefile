@@ -60,7 +60,7 @@ test: $(MODEL) haproxy
 
 # Replicas behind haproxy on PostgreSQL, Redis and RabbitMQ, with outages (README "Production").
 test-scale: $(MODEL) haproxy
-	$(BIN)/python -m pytest tests/test_scale.py -s
+	SCALE_USERS=200 SCALE_MESSAGES=20 SCALE_FAULT_USERS=50 $(BIN)/python -m pytest tests/test_scale.py -s
 
 # The scale test's load balancer, from apt when missing (CI runs as root).
 haproxy:
