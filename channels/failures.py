@@ -33,6 +33,7 @@ from rasa.core.lock_store import LockError
 from rasa.shared.core.events import BotUttered, Event
 
 from stores.failures import TrackerStoreUnavailable
+from stores.lock import LockStoreUnreachable
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ async def answer(on_new_message: Callable[[UserMessage], Awaitable[Any]],
         reply = STORE_DOWN
     except LockError as error:
         logger.warning("Turn refused, lock not acquired: %s", error)
-        reply = STORE_DOWN if "unreachable" in str(error) else STILL_BUSY
+        reply = STORE_DOWN if isinstance(error, LockStoreUnreachable) else STILL_BUSY
     except Exception as error:
         # Its class only: Rasa's errors may quote the message or the tracker.
         logger.error("Turn failed (%s)", error.__class__.__name__)

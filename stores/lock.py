@@ -80,6 +80,10 @@ return 1
 """
 
 
+class LockStoreUnreachable(LockError):
+    """Redis could not be asked: the turn is refused rather than run unlocked."""
+
+
 class AtomicRedisLockStore(LockStore):
     def __init__(self, endpoint_config: Optional[EndpointConfig] = None, **settings) -> None:
         if endpoint_config is not None:  # how Rasa builds a lock store named by its class
@@ -113,14 +117,16 @@ class AtomicRedisLockStore(LockStore):
         try:
             return int(self._issue(keys=self._keys(conversation_id), args=[lifetime_ms]))
         except redis.RedisError as error:
-            raise LockError(f"Lock store unreachable: {error.__class__.__name__}") from None
+            raise LockStoreUnreachable(f"Lock store unreachable: {error.__class__.__name__}"
+                                       ) from None
 
     def _renew(self, conversation_id: Text, ticket: int) -> int:
         try:
             return int(self._try(keys=self._keys(conversation_id),
                                  args=[ticket, int(1000 * self.lock_lifetime)]))
         except redis.RedisError as error:
-            raise LockError(f"Lock store unreachable: {error.__class__.__name__}") from None
+            raise LockStoreUnreachable(f"Lock store unreachable: {error.__class__.__name__}"
+                                       ) from None
 
     async def _acquire_lock(self, conversation_id: Text, ticket: int,
                             wait_time_in_seconds: float) -> TicketLock:

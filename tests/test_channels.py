@@ -343,7 +343,8 @@ def written_credentials(tmp_path, env: dict) -> str:
 
 def test_telegram_and_slack_are_on_only_with_their_secrets_which_stay_off_disk(tmp_path):
     default = written_credentials(tmp_path, {})
-    assert "rest:" in default and "socketio:" in default and "CallbackInput:" in default
+    assert "channels.rest.RestInput:" in default and "socketio:" in default
+    assert "CallbackInput:" in default
     assert "Telegram" not in default and "Slack" not in default
     assert "webhook_token" not in default  # no token set: the callback webhook is open
     half = written_credentials(tmp_path, {"SLACK_BOT_TOKEN": "xoxb-1"})
