@@ -15,6 +15,8 @@ SPACY_PIPELINE := build/spacy-en
 MODEL := models/assistant.tar.gz
 # The channels of credentials.yml whose secrets are in the environment (channels/credentials.py).
 CREDENTIALS := build/credentials.yml
+# The stores of endpoints.yml that ASSISTANT_STORES chooses (envtemplate.py; README "Production").
+ENDPOINTS := build/endpoints.yml
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml')
 # The browser the web widget's tests drive: Debian's chromium (Playwright never downloads one).
 CHROMIUM := /usr/bin/chromium
@@ -33,7 +35,7 @@ RASA_OPTIONS := $${ASSISTANT_API_JWT_SECRET:+--enable-api --jwt-secret "$$ASSIST
 # measured here is the accuracy CI gets (multi-threaded training varied by +-0.02).
 DETERMINISTIC := TF_DETERMINISTIC_OPS=1 TF_INTER_OP_PARALLELISM_THREADS=1 TF_INTRA_OP_PARALLELISM_THREADS=1
 
-.PHONY: install train run shell test compare-nlp bench clean
+.PHONY: install train run shell test test-scale haproxy compare-nlp bench clean
 
 install: $(BIN)/.installed
 $(BIN)/.installed: requirements.txt
@@ -53,19 +55,21 @@ $(MODEL): $(BIN)/.installed $(SPACY_PIPELINE)/config.cfg $(TRAINING_INPUTS)
 run: $(MODEL)
 	@$(LOAD_TOKENS); \
 	$(BIN)/python -m channels.credentials credentials.yml $(CREDENTIALS) || exit 1; \
+	$(BIN)/python -m envtemplate endpoints endpoints.yml $(ENDPOINTS) || exit 1; \
 	echo "Starting the action server on 127.0.0.1:5055, Rasa on :5005 (the channels above)" \
 		"and the demo page on http://localhost:8080. Ctrl-C stops them all."; \
 	trap 'kill 0' EXIT; \
 	$(ACTION_SERVER) & \
 	$(BIN)/python -m web.serve --port 8080 --server-url http://localhost:5005 & \
-	$(BIN)/python -m runtime run --model $(MODEL) --port 5005 --endpoints endpoints.yml \
+	$(BIN)/python -m runtime run --model $(MODEL) --port 5005 --endpoints $(ENDPOINTS) \
 		--credentials $(CREDENTIALS) $(RASA_OPTIONS)
 
 shell: $(MODEL)
 	@$(LOAD_TOKENS) 2>/dev/null; \
+	$(BIN)/python -m envtemplate endpoints endpoints.yml $(ENDPOINTS) || exit 1; \
 	trap 'kill 0' EXIT; \
 	$(ACTION_SERVER) --quiet & \
-	$(BIN)/rasa shell --model $(MODEL) --endpoints endpoints.yml --interface 127.0.0.1
+	$(BIN)/rasa shell --model $(MODEL) --endpoints $(ENDPOINTS) --interface 127.0.0.1
 
 # pip-audit in a venv of its own: it needs newer `packaging` and `CacheControl` than Rasa allows.
 # tests/test_dependencies.py runs it over requirements.txt.
@@ -79,8 +83,18 @@ $(AUDIT)/.installed: requirements-audit.txt
 $(CHROMIUM):
 	apt-get update && apt-get install -y chromium
 
-test: $(MODEL) $(AUDIT)/.installed $(CHROMIUM)
+test: $(MODEL) $(AUDIT)/.installed $(CHROMIUM) haproxy
 	$(BIN)/python -m pytest -rs tests
+
+# Replicas behind haproxy on PostgreSQL, Redis and RabbitMQ, with outages (README "Production").
+test-scale: $(MODEL) haproxy
+	SCALE_USERS=200 SCALE_MESSAGES=20 SCALE_FAULT_USERS=50 $(BIN)/python -m pytest tests/test_scale.py -s
+
+# The scale test's load balancer, from apt when missing (CI runs as root).
+haproxy:
+	@command -v haproxy >/dev/null || { test "$$(id -u)" = 0 && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; } || \
+		echo "haproxy is missing: the scale test will be skipped (apt-get install haproxy)"
 
 # What spaCy buys: NLU and free-text search accuracy with and without it.
 compare-nlp: $(SPACY_PIPELINE)/config.cfg

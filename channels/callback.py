@@ -15,6 +15,7 @@ from sanic import response
 from sanic.response import HTTPResponse
 
 from channels import rest
+from channels.failures import retry_after
 from channels.limits import RateLimit
 
 
@@ -46,5 +47,7 @@ class CallbackInput(rest.RestInput, callback.CallbackInput):
     def output_channel(self) -> CollectingOutputChannel:
         return self.get_output_channel()  # Rasa's: POSTs each reply to the callback URL
 
-    def replies(self, output: CollectingOutputChannel) -> HTTPResponse:
-        return response.text("success")
+    def replies(self, output: CollectingOutputChannel, status: int = 200) -> HTTPResponse:
+        # The replies (a failure's apology too) went to the callback URL.
+        return response.text("success" if status == 200 else "not processed", status=status,
+                             headers=retry_after(status))

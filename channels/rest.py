@@ -9,8 +9,10 @@ What it changes from Rasa's:
 - per-sender and per-address rate limits (messages a minute) answer 429 with Retry-After;
 - a message over 2,000 characters gets a plain reply asking for a shorter one, without reaching
   NLU (see MESSAGE_MAX_LENGTH);
-- replies always come in the response (Rasa's `?stream=true` is not offered), and a failure is
-  logged without the user's message.
+- replies always come in the response (Rasa's `?stream=true` is not offered);
+- a turn that fails gets a friendly reply and an honest status (channels/failures.py): 503 with
+  Retry-After when it was not processed (a store down, the conversation busy), so clients know to
+  send it again; Rasa's answers `200 []` and logs the user's text.
 
 Settings (credentials.yml): token (required), rate_limit_sender and rate_limit_address
 (optional: messages a minute, 0 switches the limit off). Request bodies over 64 KB are refused
@@ -21,8 +23,6 @@ handed to Rasa (`handle_message`, the one place that calls Rasa).
 """
 import hmac
 import inspect
-import logging
-from asyncio import CancelledError
 from typing import Any, Awaitable, Callable, Dict, NamedTuple, Optional, Text
 
 from rasa.core.channels import rest
@@ -33,9 +33,8 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from channels.failures import answer, guard_custom_actions, retry_after
 from channels.limits import RateLimit
-
-logger = logging.getLogger(__name__)
 
 SENDER_MAX_LENGTH = 128
 # The longest question in the training and test data has 228 characters; 2,000 (about 300
@@ -111,6 +110,7 @@ class RestInput(rest.RestInput):
         if not token:
             raise RasaException(f"The {self.name()} channel needs a token (for REST: set "
                                 f"ASSISTANT_REST_TOKEN; `make run` generates one into .env)")
+        guard_custom_actions()
         self.token = token
         self.sender_limit = sender_limit or RateLimit(DEFAULT_RATE_LIMIT_SENDER)
         self.address_limit = address_limit or RateLimit(DEFAULT_RATE_LIMIT_ADDRESS)
@@ -161,20 +161,15 @@ class RestInput(rest.RestInput):
         """Where a message's replies go."""
         return CollectingOutputChannel()
 
-    def replies(self, output: CollectingOutputChannel) -> HTTPResponse:
+    def replies(self, output: CollectingOutputChannel, status: int = 200) -> HTTPResponse:
         """The webhook's answer once a message's replies are in `output`."""
-        return response.json(output.messages)
+        return response.json(output.messages, status=status, headers=retry_after(status))
 
     async def handle_message(self, on_new_message: Callable[[UserMessage], Awaitable[Any]],
                              message: UserMessage) -> HTTPResponse:
-        """Hands the message to Rasa and answers with its replies."""
-        try:
-            await on_new_message(message)
-        except CancelledError:
-            logger.error(f"{self.name()}: a message from {message.sender_id!r} timed out")
-        except Exception:
-            logger.exception(f"{self.name()}: a message from {message.sender_id!r} failed")
-        return self.replies(message.output_channel)
+        """Hands the message to Rasa and answers with its replies, or why there are none."""
+        status = await answer(on_new_message, message)
+        return self.replies(message.output_channel, status)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}",

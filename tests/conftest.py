@@ -9,7 +9,6 @@ from typing import Dict, Optional, Sequence
 
 import pytest
 import requests
-import yaml
 
 PROJECT = Path(__file__).resolve().parents[1]
 MODEL = PROJECT / "models" / "assistant.tar.gz"
@@ -33,7 +32,10 @@ class Assistant:
     channels/credentials.py like `make run` does), `env` adds environment variables to both
     servers, `rasa_args` adds arguments to `rasa run` and `model` picks another trained model.
     Channels are switched on by `env` only, never by this shell's environment, so tests never
-    reach a real platform.
+    reach a real platform. The stores come from endpoints.yml like `make run`'s, chosen by `env`
+    (ASSISTANT_STORES; embedded: a SQLite file in `workdir`), and Rasa calls its own action
+    server unless `env` sets ACTION_SERVER_URL. Replicas are Assistants sharing production
+    stores; `kill_rasa` and `start_rasa` crash and restart one.
 
     The servers get fresh secrets (README "Security"): the REST channel's token (clients send
     `rest_headers`, as `send` does) and the action server's; `env` may set its own. They run
@@ -48,43 +50,49 @@ class Assistant:
         self.action_port, self.rasa_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.rasa_port}"
         self.webhook = f"{self.url}/webhooks/rest/webhook"
+        self.tracker_db = workdir / "tracker.db"
         env = {"ASSISTANT_REST_TOKEN": secrets.token_urlsafe(32),
                "ACTION_SERVER_TOKEN": secrets.token_urlsafe(32),
-               "SANIC_REQUEST_MAX_SIZE": "65536", **(env or {})}
+               "SANIC_REQUEST_MAX_SIZE": "65536",
+               "ACTION_SERVER_URL": f"http://127.0.0.1:{self.action_port}/webhook",
+               "ASSISTANT_SQLITE_DB": str(self.tracker_db), **(env or {})}
         self.rest_token = env["ASSISTANT_REST_TOKEN"]
         self.rest_headers = {"Authorization": f"Bearer {self.rest_token}"}
-        self.tracker_db = workdir / "tracker.db"
-        # The project's endpoints.yml, with this assistant's action server and database.
-        settings = yaml.safe_load((PROJECT / "endpoints.yml").read_text())
-        settings["action_endpoint"]["url"] = f"http://127.0.0.1:{self.action_port}/webhook"
-        settings["tracker_store"]["db"] = str(self.tracker_db)
         endpoints = workdir / "endpoints.yml"
-        endpoints.write_text(yaml.safe_dump(settings))
-        subprocess.run([sys.executable, "-m", "channels.credentials", str(credentials),
-                        str(workdir / "credentials.yml")], cwd=PROJECT, check=True,
-                       env={"PATH": os.environ["PATH"], **env})
+        for kind, template, written in (("credentials", credentials, workdir / "credentials.yml"),
+                                        ("endpoints", PROJECT / "endpoints.yml", endpoints)):
+            subprocess.run([sys.executable, "-m", "envtemplate", kind, str(template),
+                            str(written)], cwd=PROJECT, check=True,
+                           env={"PATH": os.environ["PATH"], **env})
         credentials = workdir / "credentials.yml"
         ARTIFACTS.mkdir(exist_ok=True)
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env}
-        self._env = env
+        self._env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env}
+        self._rasa_command = [sys.executable, "-m", "runtime", "run", "--model", str(model),
+                              "--port", str(self.rasa_port), "--endpoints", str(endpoints),
+                              "--credentials", str(credentials), *rasa_args]
         self._processes = [
             self._start("actions", [sys.executable, "-m", "actions.server", "--actions",
-                                    "actions", "--port", str(self.action_port)], env),
-            self._start("rasa", [sys.executable, "-m", "runtime", "run", "--model", str(model),
-                                 "--port", str(self.rasa_port), "--endpoints", str(endpoints),
-                                 "--credentials", str(credentials), *rasa_args], env),
+                                    "actions", "--port", str(self.action_port)], self._env),
+            self._start("rasa", self._rasa_command, self._env),
         ]
-
-    def restart_rasa(self) -> None:
-        """Kills Rasa, as a crash would, and starts it again on the same port (then call
-        wait_until_ready). A graceful stop would wait ~20 s for open websockets."""
-        self._processes[1].kill()
-        self._processes[1].wait(timeout=20)
-        self._processes[1] = self._start("rasa", self._processes[1].args, self._env)
 
     def _start(self, name: str, command, env) -> subprocess.Popen:
         log = open(self.log(name), "a")  # a restarted server carries on the same log
         return subprocess.Popen(command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def kill_rasa(self) -> None:
+        """Crashes Rasa (SIGKILL: no clean-up, in-flight turns cut off)."""
+        self._processes[1].kill()
+        self._processes[1].wait()
+
+    def start_rasa(self) -> None:
+        self._processes[1] = self._start("rasa", self._rasa_command, self._env)
+
+    def restart_rasa(self) -> None:
+        """Kills Rasa, as a crash would, and starts it again on the same port (then call
+        wait_until_ready). A graceful stop would wait ~20 s for open websockets."""
+        self.kill_rasa()
+        self.start_rasa()
 
     def wait_until_ready(self, timeout: float = 240) -> None:
         deadline = time.monotonic() + timeout
