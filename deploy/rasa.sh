@@ -4,5 +4,5 @@
 set -e
 python -m channels.credentials credentials.yml build/credentials.yml
 python -m envtemplate endpoints endpoints.yml build/endpoints.yml
-exec rasa run --model models/assistant.tar.gz --port 5005 \
+exec python -m runtime run --model models/assistant.tar.gz --port 5005 \
     --endpoints build/endpoints.yml --credentials build/credentials.yml "$@"

@@ -3,6 +3,7 @@ status, never Rasa's silent `200 []` or a turn lost while the user gets a normal
 (channels/failures.py, stores/failures.py, stores/lock.py)."""
 import json
 import os
+import re
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,7 +26,7 @@ def new_user() -> str:
 
 def post(assistant: Assistant, sender: str, text: str, timeout: float = 60) -> requests.Response:
     return requests.post(assistant.webhook, json={"sender": sender, "message": text},
-                         headers=getattr(assistant, "rest_headers", {}), timeout=timeout)
+                         headers=assistant.rest_headers, timeout=timeout)
 
 
 def texts(response: requests.Response) -> str:
@@ -83,7 +84,8 @@ def test_an_action_server_error_gets_an_apology_and_its_body_stays_out_of_the_lo
     response = post(with_broken_actions, new_user(), f"what is kpo {SECRET}")
     assert response.status_code == 200 and texts(response) == ACTION_FAILED
     log = rasa_log(with_broken_actions)
-    assert "action_answer_question failed (ClientResponseError, status 500)" in log
+    # The action depends on how NLU reads the message with the secret in it; the log names it.
+    assert re.search(r"action_answer_\w+ failed \(ClientResponseError, status 500\)", log)
     assert SECRET not in log
 
 

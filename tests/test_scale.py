@@ -20,6 +20,7 @@ users of the fault phases: `make test` runs 40 x 10 and 20, `make test-scale` 20
 """
 import asyncio
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -173,7 +174,8 @@ class Load:
             except (aiohttp.ClientError, asyncio.TimeoutError):
                 status, body, retry_after = 0, [], 1
             self.attempts.append(Attempt(sender, seq, status, sent, time.monotonic(),
-                                         [m.get("text", "") for m in body or []]))
+                                         [m.get("text", "") for m in body]
+                                         if isinstance(body, list) else []))
             if status == 200:
                 return
             if time.monotonic() - first > GIVE_UP_AFTER:
@@ -296,7 +298,10 @@ def cluster(tmp_path_factory):
         # The action URL must be known before the replicas start: haproxy's, on a port chosen
         # now; haproxy itself starts once the replicas' ports are known.
         action_front = free_port()
+        # Replicas behind one balancer share their secrets, as in deploy/.
         env = stores.env(ACTION_SERVER_URL=f"http://127.0.0.1:{action_front}/webhook",
+                         ASSISTANT_REST_TOKEN=secrets.token_urlsafe(32),
+                         ACTION_SERVER_TOKEN=secrets.token_urlsafe(32),
                          ASSISTANT_RATE_LIMIT_SENDER="0", ASSISTANT_RATE_LIMIT_ADDRESS="0",
                          SQLALCHEMY_SILENCE_UBER_WARNING="1")
         for n in range(2):
@@ -317,7 +322,7 @@ def cluster(tmp_path_factory):
 def test_replicas_lose_no_turn_through_a_crash_and_outages(cluster):
     stores, replicas, haproxy = cluster
     url = f"http://127.0.0.1:{haproxy.port}/webhooks/rest/webhook"
-    headers = dict(getattr(replicas[0], "rest_headers", {}))
+    headers = replicas[0].rest_headers
     results, notes = {}, []
 
     results["two replicas"] = settled_check(Load(url, headers, "two", USERS, MESSAGES).run(),

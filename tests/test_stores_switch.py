@@ -7,7 +7,9 @@ import yaml
 
 from conftest import PROJECT
 
-PRODUCTION = {"ASSISTANT_STORES": "production", "RABBITMQ_PASSWORD": "s3cret-rabbit",
+# The action server's secret is required either way (README "Security").
+EMBEDDED = {"ACTION_SERVER_TOKEN": "s3cret-actions"}
+PRODUCTION = {**EMBEDDED, "ASSISTANT_STORES": "production", "RABBITMQ_PASSWORD": "s3cret-rabbit",
               "POSTGRES_PASSWORD": "s3cret-postgres"}
 
 
@@ -18,11 +20,16 @@ def written_endpoints(tmp_path, env: dict) -> subprocess.CompletedProcess:
 
 
 def test_by_default_one_machine_needs_no_service(tmp_path):
-    assert written_endpoints(tmp_path, {}).returncode == 0
-    endpoints = yaml.safe_load((tmp_path / "endpoints.yml").read_text())
-    assert endpoints["tracker_store"] == {"type": "stores.failures.FailLoudTrackerStore",
-                                          "wrapped_type": "SQL", "dialect": "sqlite",
-                                          "db": "tracker.db"}
+    assert written_endpoints(tmp_path, EMBEDDED).returncode == 0
+    text = (tmp_path / "endpoints.yml").read_text()
+    endpoints = yaml.safe_load(text)
+    assert endpoints["tracker_store"] == {
+        "type": "stores.failures.FailLoudTrackerStore",
+        "wrapped_type": "stores.tracker.WindowedSQLTrackerStore", "dialect": "sqlite",
+        "db": "tracker.db"}
+    assert endpoints["action_endpoint"]["headers"] == {
+        "Authorization": "Bearer ${ACTION_SERVER_TOKEN}"}  # Rasa reads it at start-up
+    assert "s3cret-actions" not in text
     assert "lock_store" not in endpoints and "event_broker" not in endpoints  # memory, none
     assert endpoints["action_endpoint"]["url"] == "http://localhost:5055/webhook"
 
@@ -34,7 +41,7 @@ def test_production_uses_postgresql_redis_and_rabbitmq_with_secrets_left_in_the_
     text = (tmp_path / "endpoints.yml").read_text()
     endpoints = yaml.safe_load(text)
     assert endpoints["tracker_store"]["dialect"] == "postgresql"
-    assert endpoints["tracker_store"]["wrapped_type"] == "SQL"
+    assert endpoints["tracker_store"]["wrapped_type"] == "stores.tracker.WindowedSQLTrackerStore"
     assert endpoints["lock_store"]["type"] == "stores.lock.AtomicRedisLockStore"
     assert endpoints["lock_store"]["url"] == "${REDIS_HOST}"  # Rasa reads it at start-up
     assert endpoints["event_broker"]["type"] == "pika"
