@@ -36,8 +36,6 @@ ASPECT_OF_INTENT = {
     "ask_conditions": "conditions",
 }
 INTENT_OF_ASPECT = {aspect: intent for intent, aspect in ASPECT_OF_INTENT.items()}
-# Aspects that compare the two by nature: the conversation's subject does not narrow them.
-COMPARISONS = {"difference", "deciding"}
 
 # Free-text search confidence (see KnowledgeBase.search) above which the assistant answers, and
 # above which it offers "did you mean" buttons instead of declining; set by reading the search's
@@ -84,10 +82,6 @@ def last_text_of(tracker: Tracker, intent: Text) -> Text:
     return ""
 
 
-def answer(aspect: Text, subject: Optional[str]) -> Answer:
-    return KNOWLEDGE.answer(aspect, None if aspect in COMPARISONS else subject)
-
-
 def payload(followup: Followup) -> Text:
     """A button payload that asks the follow-up directly, bypassing NLU."""
     intent = INTENT_OF_ASPECT[followup.aspect]
@@ -129,7 +123,7 @@ class ActionAnswerQuestion(Action):
             aspect = previous
         else:
             aspect = "definition"
-        return say(dispatcher, answer(aspect, subject_of(tracker)))
+        return say(dispatcher, KNOWLEDGE.answer(aspect, subject_of(tracker)))
 
 
 class ActionAnswerCareer(Action):
@@ -157,7 +151,8 @@ class ActionAnswerFreeText(Action):
         result = KNOWLEDGE.search(tracker.latest_message.get("text") or "")
         if result.candidates and result.confidence >= ANSWER_CONFIDENCE:
             best = result.candidates[0]
-            return say(dispatcher, answer(best.aspect, best.subject or subject_of(tracker)))
+            return say(dispatcher, KNOWLEDGE.answer(best.aspect,
+                                               best.subject or subject_of(tracker)))
         if result.candidates and result.confidence >= SUGGEST_CONFIDENCE:
             dispatcher.utter_message(text=SUGGESTIONS, buttons=buttons(result.candidates))
         else:

@@ -134,6 +134,13 @@ def test_a_comparison_covers_both_subjects(kb):
     assert "routine" in difference and "expertise" in difference
 
 
+@pytest.mark.parametrize("subject", ["kpo", "bpo", None])
+def test_the_history_is_told_whole_whichever_subject_is_named(kb, subject):
+    # KPO's story starts with BPO's repetitive tasks; BPO's ends with KPO's birth.
+    told = {fact.id for fact in kb.answer("evolution", subject).facts}
+    assert {"bpo_came_first", "kpo_born_from_demand"} <= told
+
+
 def test_which_is_better_depends_on_who_asks_a_business_or_a_job_seeker(kb):
     text = kb.answer("deciding").text
     assert text.startswith("It depends")

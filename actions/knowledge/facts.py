@@ -199,13 +199,16 @@ class KnowledgeBase:
         return any(fact.subject == subject for fact in self.facts_about(aspect, subject))
 
     def answer(self, aspect: str, subject: Optional[str] = None) -> Answer:
-        """Answer a question on one aspect of one subject, or of both when subject is None.
+        """Answer a question on one aspect of one subject, or of both when subject is None or the
+        aspect covers both by nature (a comparison, the history).
 
         When the sources say nothing on the aspect for that subject but do for the other, the
         answer says so and gives what they say about the other.
         """
         if aspect not in self.aspects:
             raise KeyError(f"unknown aspect {aspect!r}")
+        if self.aspects[aspect].get("covers_both"):
+            subject = None
         if not self.facts_about(aspect):
             return Answer(self._silent_on(aspect, subject) + " Here is what I can tell you:",
                           aspect, subject, [], self.followups(aspect, subject), complete=False)
