@@ -13,8 +13,9 @@ FailSafeTrackerStore's fallback to memory) answers normally while the turn is lo
   that is stored with the turn, and the log names the action and the error's class, never the
   action server's body (rasa_sdk's 500 body quotes the tracker) nor the user's text.
 
-A channel uses it in two steps (channels/rest.py does): `guard_custom_actions()` once, and
-`answer(on_new_message, message)` in its webhook, which returns the HTTP status:
+`guard_custom_actions()` is applied once at start-up for every channel (runtime/patches.py); a
+channel that tells its users why a turn failed calls `answer(on_new_message, message)` in its
+webhook (channels/rest.py does), which returns the HTTP status:
 
     status = await answer(on_new_message, UserMessage(text, collector, sender, ...))
     return response.json(collector.messages, status=status, headers=retry_after(status))

@@ -33,7 +33,7 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.failures import answer, guard_custom_actions, retry_after
+from channels.failures import answer, retry_after
 from channels.limits import RateLimit
 
 SENDER_MAX_LENGTH = 128
@@ -110,7 +110,6 @@ class RestInput(rest.RestInput):
         if not token:
             raise RasaException(f"The {self.name()} channel needs a token (for REST: set "
                                 f"ASSISTANT_REST_TOKEN; `make run` generates one into .env)")
-        guard_custom_actions()
         self.token = token
         self.sender_limit = sender_limit or RateLimit(DEFAULT_RATE_LIMIT_SENDER)
         self.address_limit = address_limit or RateLimit(DEFAULT_RATE_LIMIT_ADDRESS)

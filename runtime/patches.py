@@ -1,5 +1,7 @@
 """Fixes to Rasa 3.6.21's per-message work, measured with py-spy on the running server (README,
-"Speed"). Each one keeps Rasa's behaviour and only drops work repeated on every message.
+"Speed"). Each one keeps Rasa's behaviour and only drops work repeated on every message;
+`apply` also bounds every custom action by ACTION_TIMEOUT (channels/failures.py), for every
+channel, not only those that tell users why a turn failed.
 """
 from typing import Any, Dict, Text
 
@@ -7,6 +9,8 @@ from jsonschema import exceptions, validators
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
+
+from channels.failures import guard_custom_actions
 
 
 def _checked_once_validation():
@@ -54,3 +58,5 @@ def _remembered_event_types():
 def apply() -> None:
     RemoteAction._validate_action_result = _checked_once_validation()
     Event.resolve_by_type = _remembered_event_types()
+    # Every channel's custom actions answer within ACTION_TIMEOUT, or with an apology.
+    guard_custom_actions()
