@@ -249,7 +249,9 @@ def test_the_widget_fits_a_360_px_phone(browser, demo_page):
     open_chat(page)
     ask(page, "which is the best one kpo or bpo?")
     panel = page.get_by_role("dialog", name=TITLE).bounding_box()
-    assert (panel["x"], panel["y"], panel["width"], panel["height"]) == (0, 0, 360, 740)
+    # The whole screen, to the pixel: layout on a 2x screen may put it a fraction of one off.
+    assert [panel["x"], panel["y"], panel["width"], panel["height"]] == \
+        pytest.approx([0, 0, 360, 740], abs=1)
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     for box in (bubble.bounding_box() for bubble in page.locator(".bubble").all()):
         assert box["x"] >= 0 and box["x"] + box["width"] <= 360
