@@ -17,7 +17,7 @@ MODEL := models/assistant.tar.gz
 CREDENTIALS := build/credentials.yml
 # The stores of endpoints.yml that ASSISTANT_STORES chooses (envtemplate.py; README "Production").
 ENDPOINTS := build/endpoints.yml
-TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml')
+TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') $(wildcard pipeline/*.py)
 # The browser the web widget's tests drive: Debian's chromium (Playwright never downloads one).
 CHROMIUM := /usr/bin/chromium
 export TF_CPP_MIN_LOG_LEVEL := 2
@@ -31,9 +31,6 @@ ACTION_SERVER := $(BIN)/python -m actions.server --actions actions --port 5055
 # Rasa's HTTP API only with JWT (ASSISTANT_API_JWT_SECRET), CORS only for ASSISTANT_CORS_ORIGINS.
 RASA_OPTIONS := $${ASSISTANT_API_JWT_SECRET:+--enable-api --jwt-secret "$$ASSISTANT_API_JWT_SECRET"} \
                 $${ASSISTANT_CORS_ORIGINS:+--cors $$ASSISTANT_CORS_ORIGINS}
-# Single-threaded, deterministic TensorFlow: the same data trains the same model, so accuracy
-# measured here is the accuracy CI gets (multi-threaded training varied by +-0.02).
-DETERMINISTIC := TF_DETERMINISTIC_OPS=1 TF_INTER_OP_PARALLELISM_THREADS=1 TF_INTRA_OP_PARALLELISM_THREADS=1
 
 .PHONY: install train run shell test test-scale haproxy compare-nlp bench clean
 
@@ -50,7 +47,7 @@ $(SPACY_PIPELINE)/config.cfg: $(BIN)/.installed actions/knowledge/language.py
 
 train: $(MODEL)
 $(MODEL): $(BIN)/.installed $(SPACY_PIPELINE)/config.cfg $(TRAINING_INPUTS)
-	$(DETERMINISTIC) $(BIN)/rasa train --fixed-model-name assistant --out models
+	$(BIN)/rasa train --fixed-model-name assistant --out models
 
 run: $(MODEL)
 	@$(LOAD_TOKENS); \
@@ -98,7 +95,7 @@ haproxy:
 
 # What spaCy buys: NLU and free-text search accuracy with and without it.
 compare-nlp: $(SPACY_PIPELINE)/config.cfg
-	$(DETERMINISTIC) $(BIN)/python bench/compare_nlp.py
+	$(BIN)/python bench/compare_nlp.py
 
 # Trains config.yml and Rasa's default configuration from clean and measures both (training dominates):
 # prints a table, writes bench/results.json and bench/latency.png.

@@ -8,8 +8,10 @@ proportion to the conversation's length. This store keeps every event in the dat
 does (same table, same rows: `retrieve_full_tracker`, the HTTP API and `rasa export` see the whole
 conversation), but the tracker it hands to the processor starts `window_turns` user messages
 back, with the state from before them folded into its first events: the slots' values and the
-active loop (form). Rules and forms look at the last turns and the slots; the actions read the
-slots and the latest messages.
+active loop (form). Rules and forms look at the last turns and the slots (this assistant's rules
+at most two turns back); the actions read the slots and the latest messages. Four turns: RulePolicy
+featurises every turn of the tracker for each prediction, and under load 10 turns cost a third
+of the replies per second (README "Speed").
 
 The windowed trackers of recent conversations are kept in the process (`cache_conversations`,
 least recently used first out) and checked against the database's newest event id of the
@@ -22,7 +24,7 @@ In endpoints.yml, with the settings of Rasa's `SQL` store (dialect, db, url, por
       type: stores.tracker.WindowedSQLTrackerStore
       dialect: sqlite
       db: tracker.db
-      window_turns: 10          # optional
+      window_turns: 4           # optional
       cache_conversations: 2000 # optional
 """
 import json
@@ -79,7 +81,7 @@ def _write_ahead_log(connection, _record) -> None:
 class WindowedSQLTrackerStore(SQLTrackerStore):
     """Rasa's SQLTrackerStore (same database and rows) handing out windowed trackers."""
 
-    def __init__(self, *args: Any, window_turns: int = 10, cache_conversations: int = 2000,
+    def __init__(self, *args: Any, window_turns: int = 4, cache_conversations: int = 2000,
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if int(window_turns) < 1 or int(cache_conversations) < 0:

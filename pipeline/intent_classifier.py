@@ -1,0 +1,208 @@
+"""A linear intent classifier for Rasa's NLU pipeline: the same accuracy as DIET on this
+assistant's test set, trained in about a second and answering in a tenth of a millisecond,
+without TensorFlow (README "Speed").
+
+Features are word unigrams and bigrams of the tokens' lemmas and character 2-5-grams within
+those words (which carry typos), weighted by TF-IDF. A linear SVM separates the intents, and
+sigmoid calibration over three folds (scikit-learn's CalibratedClassifierCV) turns its scores
+into confidences that FallbackClassifier can threshold.
+
+scikit-learn trains the model; prediction is done here with numpy from the trained weights
+(`LinearIntentModel`), because scikit-learn's per-call checks cost 2.5 ms a message, 25 times
+the arithmetic. The model is saved as plain arrays and JSON, so loading a model runs no code
+from the file (Rasa's own LogisticRegressionClassifier refuses pickles for the same reason).
+"""
+import json
+import math
+from collections import Counter
+from typing import Any, Dict, List, Optional, Sequence, Text
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers import LABEL_RANKING_LENGTH
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.tokenizers.tokenizer import Tokenizer
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT, TEXT_TOKENS
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+WEIGHTS_FILE = "weights.npz"
+VOCABULARY_FILE = "vocabulary.json"
+
+
+def features(words: Sequence[Text], char_ngrams: Sequence[int] = (2, 5)) -> List[Text]:
+    """Word unigrams and bigrams, and character n-grams of each word padded with spaces
+    (scikit-learn's "char_wb"), each kind prefixed so they never collide."""
+    found = [f"w {word}" for word in words]
+    found += [f"w {first} {second}" for first, second in zip(words, words[1:])]
+    low, high = char_ngrams
+    for word in words:
+        padded = f" {word} "
+        for size in range(low, high + 1):
+            found += [f"c {padded[i:i + size]}" for i in range(len(padded) - size + 1)]
+            if size >= len(padded):
+                break
+    return found
+
+
+def fit(texts: List[List[Text]], intents: List[Text], regularisation: float, folds: int,
+        char_ngrams: Sequence[int], random_seed: int):
+    """scikit-learn's TfidfVectorizer and CalibratedClassifierCV(LinearSVC), fitted."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.svm import LinearSVC
+
+    vectorizer = TfidfVectorizer(analyzer=lambda words: features(words, char_ngrams),
+                                 sublinear_tf=True)
+    svm = LinearSVC(C=regularisation, random_state=random_seed)
+    splits = StratifiedKFold(folds, shuffle=True, random_state=random_seed)
+    calibrated = CalibratedClassifierCV(svm, method="sigmoid", cv=splits)
+    calibrated.fit(vectorizer.fit_transform(texts), np.array(intents))
+    return vectorizer, calibrated
+
+
+class LinearIntentModel:
+    """The trained classifier as arrays: TF-IDF vocabulary and IDF weights, and for each
+    calibration fold the SVM's weights with the sigmoid calibration of each intent."""
+
+    def __init__(self, intents: List[Text], vocabulary: Dict[Text, int], idf: np.ndarray,
+                 coefficients: np.ndarray, intercepts: np.ndarray, sigmoid_a: np.ndarray,
+                 sigmoid_b: np.ndarray, char_ngrams: Sequence[int]) -> None:
+        self.intents = intents
+        self.vocabulary = vocabulary
+        self.idf = idf
+        self.coefficients = coefficients  # folds x features x intents
+        self.intercepts = intercepts  # folds x intents
+        self.sigmoid_a = sigmoid_a  # folds x intents
+        self.sigmoid_b = sigmoid_b  # folds x intents
+        self.char_ngrams = tuple(char_ngrams)
+
+    @classmethod
+    def train(cls, texts: List[List[Text]], intents: List[Text], regularisation: float,
+              folds: int, char_ngrams: Sequence[int], random_seed: int) -> "LinearIntentModel":
+        vectorizer, calibrated = fit(texts, intents, regularisation, folds, char_ngrams,
+                                     random_seed)
+        return cls.from_fitted(vectorizer, calibrated, char_ngrams)
+
+    @classmethod
+    def from_fitted(cls, vectorizer, calibrated, char_ngrams: Sequence[int]) -> "LinearIntentModel":
+        """The arrays of a fitted TfidfVectorizer and CalibratedClassifierCV(LinearSVC)."""
+        fitted = calibrated.calibrated_classifiers_
+        return cls(
+            intents=[str(intent) for intent in calibrated.classes_],
+            vocabulary={feature: int(index) for feature, index in vectorizer.vocabulary_.items()},
+            idf=vectorizer.idf_,
+            coefficients=np.stack([fold.base_estimator.coef_.T for fold in fitted]),
+            intercepts=np.stack([fold.base_estimator.intercept_ for fold in fitted]),
+            sigmoid_a=np.array([[c.a_ for c in fold.calibrators] for fold in fitted]),
+            sigmoid_b=np.array([[c.b_ for c in fold.calibrators] for fold in fitted]),
+            char_ngrams=char_ngrams,
+        )
+
+    def probabilities(self, words: Sequence[Text]) -> np.ndarray:
+        """Each intent's probability, as scikit-learn's CalibratedClassifierCV computes it."""
+        counts = Counter(self.vocabulary[feature] for feature in features(words, self.char_ngrams)
+                         if feature in self.vocabulary)
+        scores = self.intercepts.copy()  # a message of unknown words scores its intercepts
+        if counts:
+            indices = np.fromiter(counts, dtype=int, count=len(counts))
+            weights = np.array([1 + math.log(counts[i]) for i in indices]) * self.idf[indices]
+            weights /= np.linalg.norm(weights)
+            scores += np.einsum("f,kfi->ki", weights, self.coefficients[:, indices, :])
+        calibrated = 1 / (1 + np.exp(self.sigmoid_a * scores + self.sigmoid_b))
+        totals = calibrated.sum(axis=1, keepdims=True)
+        uniform = np.full_like(calibrated, 1 / len(self.intents))
+        per_fold = np.divide(calibrated, totals, out=uniform, where=totals != 0)
+        return per_fold.mean(axis=0)
+
+    def save(self, directory) -> None:
+        np.savez(directory / WEIGHTS_FILE, idf=self.idf, coefficients=self.coefficients,
+                 intercepts=self.intercepts, sigmoid_a=self.sigmoid_a, sigmoid_b=self.sigmoid_b)
+        (directory / VOCABULARY_FILE).write_text(json.dumps(
+            {"intents": self.intents, "vocabulary": self.vocabulary,
+             "char_ngrams": list(self.char_ngrams)}))
+
+    @classmethod
+    def load(cls, directory) -> "LinearIntentModel":
+        with np.load(directory / WEIGHTS_FILE, allow_pickle=False) as arrays:
+            weights = {name: arrays[name] for name in arrays.files}
+        described = json.loads((directory / VOCABULARY_FILE).read_text())
+        return cls(described["intents"], described["vocabulary"],
+                   char_ngrams=described["char_ngrams"], **weights)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class LinearIntentClassifier(IntentClassifier, GraphComponent):
+    """Rasa's side: lemmas from the pipeline's tokenizer in, intent and ranking out."""
+
+    @classmethod
+    def required_components(cls) -> List[type]:
+        return [Tokenizer]
+
+    @staticmethod
+    def required_packages() -> List[Text]:
+        return ["sklearn"]
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"C": 0.5, "calibration_folds": 3, "char_ngrams": [2, 5], "random_seed": 42,
+                "ranking_length": LABEL_RANKING_LENGTH}
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage,
+                 resource: Resource, model: Optional[LinearIntentModel] = None) -> None:
+        self.config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self._model = model
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "LinearIntentClassifier":
+        return cls(config, model_storage, resource)
+
+    @staticmethod
+    def _words(message: Message) -> List[Text]:
+        """Lowercase lemmas of the words; punctuation says nothing of the intent here."""
+        lemmas = ((token.lemma or token.text).lower() for token in message.get(TEXT_TOKENS, []))
+        return [lemma for lemma in lemmas if any(char.isalnum() for char in lemma)]
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [example for example in training_data.intent_examples
+                    if example.get(INTENT) and example.get(TEXT)]
+        if len({example.get(INTENT) for example in examples}) < 2:
+            return self._resource  # nothing to tell apart: the component stays untrained
+        self._model = LinearIntentModel.train(
+            [self._words(example) for example in examples],
+            [example.get(INTENT) for example in examples],
+            regularisation=self.config["C"], folds=self.config["calibration_folds"],
+            char_ngrams=self.config["char_ngrams"], random_seed=self.config["random_seed"])
+        with self._model_storage.write_to(self._resource) as directory:
+            self._model.save(directory)
+        return self._resource
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        if self._model is None:
+            return messages
+        for message in messages:
+            probabilities = self._model.probabilities(self._words(message))
+            ranking = [{"name": self._model.intents[i], "confidence": float(probabilities[i])}
+                       for i in np.argsort(-probabilities, kind="stable")]
+            if self.config["ranking_length"] > 0:
+                ranking = ranking[:self.config["ranking_length"]]
+            message.set(INTENT, ranking[0], add_to_output=True)
+            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        return messages
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "LinearIntentClassifier":
+        try:
+            with model_storage.read_from(resource) as directory:
+                model = LinearIntentModel.load(directory)
+        except ValueError:  # Rasa's way of saying the component was never trained
+            model = None
+        return cls(config, model_storage, resource, model)
