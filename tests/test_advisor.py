@@ -121,6 +121,15 @@ def test_every_sentence_of_a_recommendation_is_a_fact_or_a_heading(advisor):
     assert "intellectual property concerns" in answer.text.split("Risks to watch:")[1]
 
 
+def test_a_concern_for_quality_is_met_with_the_quality_risk_the_sources_name(advisor):
+    answer = advisor.recommend("business", {"business_work": "expert",
+                                            "business_priority": "insight",
+                                            "business_concern": "quality"})
+    concern = answer.text.split("Your main concern (quality): ")[1].splitlines()[0]
+    assert "potential for lower-quality outcomes" in concern
+    assert "highly skilled" not in answer.text.split("Risks to watch:")[1]  # no reassurance
+
+
 def test_a_blend_for_a_business_says_companies_use_both(advisor):
     answer = advisor.recommend("business", {"business_work": "routine",
                                             "business_priority": "insight",
