@@ -8,6 +8,8 @@ leaves open closed.
   into that conversation. Here the server issues the ids (random, with an HMAC of the random part),
   a browser keeps its id to come back to its conversation, and an id the server did not issue is
   replaced by a new one; messages count only for the session the connection joined.
+- Length. A message over the REST channel's MESSAGE_MAX_LENGTH gets its plain reply without
+  reaching NLU or the tracker.
 
 Settings (credentials.yml), besides Rasa's own (user_message_evt, bot_message_evt,
 session_persistence, ...): cors_allowed_origins (the origins allowed, separated by spaces or commas,
@@ -31,6 +33,8 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Union
 from rasa.core.channels import socketio
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint
+
+from channels.rest import MESSAGE_MAX_LENGTH, TOO_LONG_REPLY
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +113,10 @@ class SocketIOInput(socketio.SocketIOInput):
                 return
             if not isinstance(data.get("message", ""), str):
                 logger.warning("socket.io: a message whose text is not a string was dropped")
+                return
+            if len(data.get("message", "")) > MESSAGE_MAX_LENGTH:  # as the REST channel does
+                await sio.emit(self.bot_message_evt, {"text": TOO_LONG_REPLY}, room=session_id,
+                               namespace=namespace)
                 return
             if not isinstance(data.get(self.metadata_key, {}), dict):
                 data = {**data, self.metadata_key: {}}

@@ -15,6 +15,7 @@ import socketio
 from playwright.sync_api import Page, expect, sync_playwright
 
 from browser import DemoPage, launch_chromium
+from channels.rest import MESSAGE_MAX_LENGTH, TOO_LONG_REPLY
 from conftest import ARTIFACTS, Assistant, free_port
 
 TITLE = "Careers assistant"
@@ -305,6 +306,29 @@ def test_only_session_ids_the_server_issued_are_kept(widget_assistant, web_origi
         time.sleep(0.1)  # Rasa saves the conversation just after the reply is out
     senders = senders_in(widget_assistant)
     assert confirmed[0] in senders and "alice" not in senders and confirmed[1] not in senders
+
+
+def test_an_over_long_widget_message_gets_a_plain_reply_and_is_not_stored(widget_assistant,
+                                                                           web_origin):
+    client = socketio.Client(reconnection=False)
+    confirmed, replies = [], []
+    client.on("session_confirm", confirmed.append)
+    client.on("bot_uttered", replies.append)
+    client.connect(widget_assistant.url, headers={"Origin": web_origin},
+                   transports=["polling"], wait_timeout=10)
+    try:
+        client.emit("session_request", {"session_id": None})
+        deadline = time.monotonic() + 10
+        while not confirmed and time.monotonic() < deadline:
+            time.sleep(0.1)
+        client.emit("user_uttered", {"message": "x" * (MESSAGE_MAX_LENGTH + 1),
+                                     "session_id": confirmed[0]})
+        while not replies and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        client.disconnect()
+    assert replies == [{"text": TOO_LONG_REPLY}]
+    assert confirmed[0] not in senders_in(widget_assistant)
 
 
 def test_the_widget_shows_when_rasa_is_down_and_recovers_by_itself(page, widget_assistant):
