@@ -76,9 +76,11 @@ class ValidateAdvisorForm(Action):
             intent = (tracker.latest_message.get("intent") or {}).get("name")
             choice = ADVISOR.read(asked, text)
             corrections = ADVISOR.corrections(text, asked, answers)
-            if intent in INTERRUPTIONS and (intent in ("stop", "start_advisor")
-                                            or QUESTION.search(text)
-                                            or not (choice or corrections)):
+            # An off-topic statement ("hmm dunno") is a try at an answer: it gets the hint.
+            off_topic_statement = intent == "out_of_scope" and not QUESTION.search(text)
+            if intent in INTERRUPTIONS and not off_topic_statement and (
+                    intent in ("stop", "start_advisor") or QUESTION.search(text)
+                    or not (choice or corrections)):
                 return [SlotSet(asked, None), ActionExecutionRejected(FORM)]
             answers[asked] = choice
             events.append(SlotSet(asked, choice))

@@ -4,7 +4,7 @@ without TensorFlow (README "Speed").
 
 Features are word unigrams and bigrams of the tokens' lemmas and character 2-5-grams within
 those words (which carry typos), weighted by TF-IDF. A linear SVM separates the intents, and
-sigmoid calibration over three folds (scikit-learn's CalibratedClassifierCV) turns its scores
+sigmoid calibration over five folds (scikit-learn's CalibratedClassifierCV) turns its scores
 into confidences that FallbackClassifier can threshold.
 
 scikit-learn trains the model; prediction is done here with numpy from the trained weights
@@ -59,6 +59,8 @@ def fit(texts: List[List[Text]], intents: List[Text], regularisation: float, fol
     vectorizer = TfidfVectorizer(analyzer=lambda words: features(words, char_ngrams),
                                  sublinear_tf=True)
     svm = LinearSVC(C=regularisation, random_state=random_seed)
+    # Each fold needs an example of every intent: an intent with few examples means fewer folds.
+    folds = min(folds, min(Counter(intents).values()))
     splits = StratifiedKFold(folds, shuffle=True, random_state=random_seed)
     calibrated = CalibratedClassifierCV(svm, method="sigmoid", cv=splits)
     calibrated.fit(vectorizer.fit_transform(texts), np.array(intents))
@@ -149,7 +151,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"C": 0.5, "calibration_folds": 3, "char_ngrams": [2, 5], "random_seed": 42,
+        return {"C": 2.0, "calibration_folds": 5, "char_ngrams": [2, 5], "random_seed": 42,
                 "ranking_length": LABEL_RANKING_LENGTH}
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage,
@@ -173,8 +175,10 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
     def train(self, training_data: TrainingData) -> Resource:
         examples = [example for example in training_data.intent_examples
                     if example.get(INTENT) and example.get(TEXT)]
-        if len({example.get(INTENT) for example in examples}) < 2:
-            return self._resource  # nothing to tell apart: the component stays untrained
+        counts = Counter(example.get(INTENT) for example in examples)
+        if len(counts) < 2 or min(counts.values()) < 2:  # calibration needs two folds
+            raise ValueError("LinearIntentClassifier needs two intents or more, each with two "
+                             "examples or more")
         self._model = LinearIntentModel.train(
             [self._words(example) for example in examples],
             [example.get(INTENT) for example in examples],

@@ -78,6 +78,17 @@ def test_an_unreadable_answer_is_re_asked_with_a_hint():
     assert not rejected(events)
 
 
+def test_an_off_topic_statement_is_an_unreadable_answer_but_an_off_topic_question_is_not():
+    answers = {PATH_QUESTION: "career", "career_education": "law"}
+    messages, events = validate(tracker("hmm dunno", "out_of_scope", "career_interest", answers))
+    assert messages == ["Sorry, I didn't catch that. Pick a button or type your answer, "
+                        + ADVISOR.hint("career_interest")]
+    assert not rejected(events)
+    _, events = validate(tracker("what's the weather like?", "out_of_scope", "career_interest",
+                                 answers))
+    assert rejected(events)
+
+
 def test_a_question_in_the_middle_rejects_the_form_so_a_rule_answers_it():
     _, events = validate(tracker("what is kpo?", "ask_definition", "business_work",
                                  {PATH_QUESTION: "business"}))

@@ -23,7 +23,7 @@ EXAMPLES = {
 TEXTS = [text.split() for texts in EXAMPLES.values() for text in texts]
 INTENTS = [intent for intent, texts in EXAMPLES.items() for _ in texts]
 UNSEEN = ["wat is kpo", "bpo salary in india", "hello", "how much do they pay", "zzz", ""]
-SETTINGS = {"regularisation": 0.5, "folds": 3, "char_ngrams": (2, 5), "random_seed": 42}
+SETTINGS = {"regularisation": 2.0, "folds": 5, "char_ngrams": (2, 5), "random_seed": 42}
 
 
 def test_character_ngrams_are_scikit_learns_char_wb():
@@ -93,3 +93,12 @@ def test_an_untrained_component_leaves_messages_unclassified(storage):
     untrained = LinearIntentClassifier.load({}, storage, Resource("never_trained"), None)
     [parsed] = untrained.process([message("what is kpo")])
     assert parsed.get(INTENT) is None
+
+
+def test_too_few_examples_to_calibrate_are_refused_with_a_reason(storage):
+    classifier = LinearIntentClassifier.create({}, storage, Resource("few"), None)
+    training = TrainingData([Message(data={**message("hi").data, INTENT: "greet"}),
+                             Message(data={**message("hello").data, INTENT: "greet"}),
+                             Message(data={**message("what is kpo").data, INTENT: "ask"})])
+    with pytest.raises(ValueError, match="two examples or more"):
+        classifier.train(training)
