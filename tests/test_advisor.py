@@ -166,7 +166,9 @@ def test_a_graduate_who_likes_customers_is_pointed_to_bpo_with_its_pay(advisor):
     # Improving language skills are a risk to watch for KPO, which is not recommended here,
     # but the sources name that need for KPO only, so it is still said.
     assert "Your language skills (still improving):" in text.split("Risks to watch:")[1]
-    assert answer.complete
+    # The sources name KPO's industries, not BPO's: said plainly.
+    assert "My sources don't cover the industries served for BPO." in text
+    assert not answer.complete
 
 
 def test_a_tie_on_the_career_path_says_both_are_open_and_covers_both_pay_questions(advisor):
