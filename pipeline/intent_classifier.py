@@ -1,6 +1,6 @@
-"""A linear intent classifier for Rasa's NLU pipeline: the same accuracy as DIET on this
-assistant's test set, trained in about a second and answering in a tenth of a millisecond,
-without TensorFlow (README "Speed").
+"""A linear intent classifier for Rasa's NLU pipeline: on this assistant's test set as accurate
+as DIET (0.974 against 0.963), trained in a second instead of a minute, and a fraction of a
+millisecond a message, without TensorFlow (README "Speed").
 
 Features are word unigrams and bigrams of the tokens' lemmas and character 2-5-grams within
 those words (which carry typos), weighted by TF-IDF. A linear SVM separates the intents, and
@@ -8,9 +8,10 @@ sigmoid calibration over five folds (scikit-learn's CalibratedClassifierCV) turn
 into confidences that FallbackClassifier can threshold.
 
 scikit-learn trains the model; prediction is done here with numpy from the trained weights
-(`LinearIntentModel`), because scikit-learn's per-call checks cost 2.5 ms a message, 25 times
-the arithmetic. The model is saved as plain arrays and JSON, so loading a model runs no code
-from the file (Rasa's own LogisticRegressionClassifier refuses pickles for the same reason).
+(`LinearIntentModel`): 0.4 ms a message, against 2.5 ms through scikit-learn's pipeline and
+its per-call checks. The model is saved as plain arrays and JSON, so loading a model runs no code
+from the file (Rasa's own LogisticRegressionClassifier loads with skops and refuses unknown
+types for the same reason).
 """
 import json
 import math
@@ -193,10 +194,12 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
             return messages
         for message in messages:
             probabilities = self._model.probabilities(self._words(message))
-            ranking = [{"name": self._model.intents[i], "confidence": float(probabilities[i])}
-                       for i in np.argsort(-probabilities, kind="stable")]
+            order = np.argsort(-probabilities, kind="stable")
             if self.config["ranking_length"] > 0:
-                ranking = ranking[:self.config["ranking_length"]]
+                order = order[:self.config["ranking_length"]]
+            confidences = probabilities.tolist()  # Python floats: numpy scalars are slow here
+            ranking = [{"name": self._model.intents[i], "confidence": confidences[i]}
+                       for i in order.tolist()]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages

@@ -96,6 +96,9 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         self.window_turns = int(window_turns)
         self.cache_conversations = int(cache_conversations)
+        events = self.SQLEvent.__table__
+        self._newest = sa.select(sa.func.max(events.c.id)).where(
+            events.c.sender_id == sa.bindparam("sender_id"))
         # sender id -> (id of its newest event in the database, its windowed events as dicts)
         self._recent: "OrderedDict[Text, tuple]" = OrderedDict()
 
@@ -131,28 +134,27 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
                        [event.as_dict() for event in window(tracker, self.window_turns)])
 
     def _append(self, sender_id: Text, events: List[Event]) -> Optional[int]:
-        """Writes events as SQLTrackerStore.save does; the id of the newest event stored."""
+        """Writes the rows SQLTrackerStore.save writes (one INSERT for all of them, without the
+        ORM's bookkeeping of objects); the id of the newest event stored."""
         if not events:
             return self._newest_event_id(sender_id)
+        rows = []
+        for event in events:
+            data = event.as_dict()
+            rows.append({
+                "sender_id": sender_id, "type_name": event.type_name,
+                "timestamp": data.get("timestamp"),
+                "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+                "action_name": data.get("name"), "data": json.dumps(data)})
         with self.session_scope() as session:
-            rows = []
-            for event in events:
-                data = event.as_dict()
-                rows.append(self.SQLEvent(
-                    sender_id=sender_id, type_name=event.type_name,
-                    timestamp=data.get("timestamp"),
-                    intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-                    action_name=data.get("name"), data=json.dumps(data)))
-            session.add_all(rows)
-            session.flush()
-            newest = rows[-1].id
+            session.execute(self.SQLEvent.__table__.insert(), rows)
+            newest = session.execute(self._newest, {"sender_id": sender_id}).scalar()
             session.commit()
         return newest
 
     def _newest_event_id(self, sender_id: Text) -> Optional[int]:
         with self.session_scope() as session:
-            return session.query(sa.func.max(self.SQLEvent.id)).filter(
-                self.SQLEvent.sender_id == sender_id).scalar()
+            return session.execute(self._newest, {"sender_id": sender_id}).scalar()
 
     def _remember(self, sender_id: Text, newest: Optional[int], events: List[Dict]) -> None:
         if self.cache_conversations == 0 or newest is None:
