@@ -14,6 +14,8 @@ PROJECT = Path(__file__).resolve().parents[1]
 MODEL = PROJECT / "models" / "assistant.tar.gz"
 ARTIFACTS = PROJECT / "tests" / "artifacts"
 RASA = Path(sys.executable).parent / "rasa"
+# Rasa's own SQL tracker store on the same SQLite file, and the same action server.
+SHIPPED_ENDPOINTS = PROJECT / "bench" / "shipped-endpoints.yml"
 
 # Tests import the project's packages (actions, ...) from the project root.
 sys.path.insert(0, str(PROJECT))
@@ -31,6 +33,8 @@ class Assistant:
     `credentials` picks the channels (default: the project's credentials.yml, passed through
     channels/credentials.py like `make run` does), `env` adds environment variables to both
     servers, `rasa_args` adds arguments to `rasa run` and `model` picks another trained model.
+    `shipped=True` runs Rasa as shipped instead (`rasa run` without runtime/'s fixes, Rasa's own
+    SQL tracker store), for the benchmark's baseline.
     Channels are switched on by `env` only, never by this shell's environment, so tests never
     reach a real platform. The stores come from endpoints.yml like `make run`'s, chosen by `env`
     (ASSISTANT_STORES; embedded: a SQLite file in `workdir`), and Rasa calls its own action
@@ -44,7 +48,7 @@ class Assistant:
 
     def __init__(self, workdir: Path, credentials: Path = PROJECT / "credentials.yml",
                  env: Optional[Dict[str, str]] = None, rasa_args: Sequence[str] = (),
-                 model: Path = MODEL) -> None:
+                 model: Path = MODEL, shipped: bool = False) -> None:
         if not model.exists():
             pytest.exit(f"{model} is missing: run the tests with `make test`, which trains it")
         self.action_port, self.rasa_port = free_port(), free_port()
@@ -60,14 +64,16 @@ class Assistant:
         self.rest_headers = {"Authorization": f"Bearer {self.rest_token}"}
         endpoints = workdir / "endpoints.yml"
         for kind, template, written in (("credentials", credentials, workdir / "credentials.yml"),
-                                        ("endpoints", PROJECT / "endpoints.yml", endpoints)):
+                                        ("endpoints", SHIPPED_ENDPOINTS if shipped
+                                         else PROJECT / "endpoints.yml", endpoints)):
             subprocess.run([sys.executable, "-m", "envtemplate", kind, str(template),
                             str(written)], cwd=PROJECT, check=True,
                            env={"PATH": os.environ["PATH"], **env})
         credentials = workdir / "credentials.yml"
         ARTIFACTS.mkdir(exist_ok=True)
         self._env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env}
-        self._rasa_command = [sys.executable, "-m", "runtime", "run", "--model", str(model),
+        self._rasa_command = [sys.executable, "-m", "rasa" if shipped else "runtime", "run",
+                              "--model", str(model),
                               "--port", str(self.rasa_port), "--endpoints", str(endpoints),
                               "--credentials", str(credentials), *rasa_args]
         self._processes = [
@@ -97,7 +103,7 @@ class Assistant:
     def wait_until_ready(self, timeout: float = 240) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if any(p.poll() is not None for p in self._processes):
+            if self.has_exited():
                 raise RuntimeError(f"a server exited at start: see {ARTIFACTS}")
             try:
                 if self.send("ready-check", "hi"):
@@ -117,9 +123,17 @@ class Assistant:
         """Where the server `name` ("actions" or "rasa") writes its log."""
         return ARTIFACTS / f"{name}-{os.getpid()}-{self.rasa_port}.log"
 
+    def has_exited(self) -> bool:
+        """Whether either server has exited (crashed at start, or was killed)."""
+        return any(process.poll() is not None for process in self._processes)
+
     @property
     def rasa_pid(self) -> int:
         return self._processes[1].pid
+
+    @property
+    def actions_pid(self) -> int:
+        return self._processes[0].pid
 
     def stop(self) -> None:
         for process in self._processes:
