@@ -6,6 +6,7 @@ fault-injecting TCP proxy of the test's own, with a database, key prefix and que
     env = stores.env()                  # for Assistant(env=...): ASSISTANT_STORES=production
     stores.postgres.cut(); ...; stores.postgres.heal()
     stores.user_turns()                 # {sender: [texts of its stored user turns, in order]}
+    stores.stored_events()              # every stored event as (sender, type, timestamp)
     stores.broker_events()              # every event the broker received so far
     stores.close()                      # drops the database, the queue and the keys
 """
@@ -15,7 +16,7 @@ import os
 import socket
 import threading
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Dict, List, Optional, Set
 
 from conftest import free_port
@@ -150,8 +151,10 @@ class ProductionStores:
                                   "metadata": event.get("metadata") or {}})
         return dict(turns)
 
-    def events_stored(self) -> int:
-        return self._sql("SELECT count(*) FROM events")[0][0]
+    def stored_events(self) -> Counter:
+        """Every stored event as (sender, type, timestamp), counted."""
+        return Counter(tuple(row) for row in self._sql(
+            "SELECT sender_id, type_name, timestamp FROM events"))
 
     def broker_events(self, settle: float = 2.0) -> List[dict]:
         """Every event the broker has received so far (consumed from the queue, which Rasa
