@@ -117,10 +117,13 @@ def test_a_question_gets_its_answer_with_source_and_quick_replies(page):
     expect(page.get_by_label("Your question")).to_be_focused()
 
 
-def test_a_starter_question_gets_its_answer(page):
+def test_a_starter_question_gets_its_answer_and_the_launcher_closes_the_chat(page):
     open_chat(page)
     page.get_by_role("button", name="What is BPO?").click()
     expect(last_answer(page)).to_contain_text("Business Process Outsourcing")
+    page.locator(".launcher").click()
+    expect(page.get_by_role("dialog", name=TITLE)).to_be_hidden()
+    expect(page.locator(".launcher")).to_have_attribute("aria-label", f"Open chat with {TITLE}")
 
 
 def test_the_conversation_survives_a_reload_in_the_same_session(page):
