@@ -278,56 +278,58 @@ def senders_in(assistant: Assistant) -> set:
         return {sender for (sender,) in db.execute("SELECT DISTINCT sender_id FROM events")}
 
 
-def test_only_session_ids_the_server_issued_are_kept(widget_assistant, web_origin):
+def wait_until(condition, deadline: float) -> None:
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def widget_socket(assistant: Assistant, origin: str):
+    """A socket.io client as the widget connects (long polling, from the page's origin), and the
+    lists it collects the session ids confirmed to it and the bot's replies into."""
     client = socketio.Client(reconnection=False)
     confirmed, replies = [], []
     client.on("session_confirm", confirmed.append)
     client.on("bot_uttered", replies.append)
-    client.connect(widget_assistant.url, headers={"Origin": web_origin},
-                   transports=["polling"], wait_timeout=10)
+    client.connect(assistant.url, headers={"Origin": origin}, transports=["polling"],
+                   wait_timeout=10)
+    return client, confirmed, replies
+
+
+def test_only_session_ids_the_server_issued_are_kept(widget_assistant, web_origin):
+    client, confirmed, replies = widget_socket(widget_assistant, web_origin)
+    deadline = time.monotonic() + 10
     try:
         for presented in (None, "alice", "0" * 64):
             client.emit("session_request", {"session_id": presented})
-        deadline = time.monotonic() + 10
-        while len(confirmed) < 3 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: len(confirmed) >= 3, deadline)
         assert len(set(confirmed)) == 3 and all(re.fullmatch(r"[0-9a-f]{64}", s) for s in confirmed)
         client.emit("session_request", {"session_id": confirmed[0]})
-        while len(confirmed) < 4 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: len(confirmed) >= 4, deadline)
         assert confirmed[3] == confirmed[0]  # an issued id is kept: the browser comes back to it
         # A message for a session this connection did not join is dropped, not answered.
         client.emit("user_uttered", {"message": "what is kpo", "session_id": "alice"})
         client.emit("user_uttered", {"message": "what is kpo", "session_id": confirmed[1]})
         client.emit("user_uttered", {"message": "what is kpo", "session_id": confirmed[0]})
-        while not replies and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: replies, deadline)
         assert replies and "Knowledge Process Outsourcing" in replies[0]["text"]
     finally:
         client.disconnect()
-    while confirmed[0] not in senders_in(widget_assistant) and time.monotonic() < deadline:
-        time.sleep(0.1)  # Rasa saves the conversation just after the reply is out
+    # Rasa saves the conversation just after the reply is out.
+    wait_until(lambda: confirmed[0] in senders_in(widget_assistant), deadline)
     senders = senders_in(widget_assistant)
     assert confirmed[0] in senders and "alice" not in senders and confirmed[1] not in senders
 
 
 def test_an_over_long_widget_message_gets_a_plain_reply_and_is_not_stored(widget_assistant,
                                                                            web_origin):
-    client = socketio.Client(reconnection=False)
-    confirmed, replies = [], []
-    client.on("session_confirm", confirmed.append)
-    client.on("bot_uttered", replies.append)
-    client.connect(widget_assistant.url, headers={"Origin": web_origin},
-                   transports=["polling"], wait_timeout=10)
+    client, confirmed, replies = widget_socket(widget_assistant, web_origin)
+    deadline = time.monotonic() + 10
     try:
         client.emit("session_request", {"session_id": None})
-        deadline = time.monotonic() + 10
-        while not confirmed and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: confirmed, deadline)
         client.emit("user_uttered", {"message": "x" * (MESSAGE_MAX_LENGTH + 1),
                                      "session_id": confirmed[0]})
-        while not replies and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: replies, deadline)
     finally:
         client.disconnect()
     assert replies == [{"text": TOO_LONG_REPLY}]
