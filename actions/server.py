@@ -7,8 +7,8 @@
   sends from endpoints.yml (`action_endpoint.headers`); others get 401, and without a token the
   server does not start;
 - a failing action answers 500 with a bare error and logs the request's path, the exception's
-  type and the traceback, without the exception's message: rasa_sdk's answer carries the whole request (the tracker, with
-  every user's message) and logs it;
+  type and the traceback, without the exception's message: rasa_sdk's answer carries the whole
+  request (the tracker, with every user's message) and logs it;
 - no CORS headers unless `--cors` is given: only Rasa calls it, never a browser.
 
 The other options are rasa_sdk's (`--actions`, `--ssl-*`, `--auto-reload`, logging).
