@@ -30,6 +30,15 @@ def test_a_follow_up_button_asks_its_question(assistant):
     assert "Source:" in answer and first["title"]
 
 
+def test_the_greeting_s_buttons_carry_their_entities_and_log_no_error(assistant):
+    user = new_user()
+    greeting = buttons(assistant.send(user, "hi"))
+    assert '/ask_definition{"process": "KPO"}' in [b["payload"] for b in greeting]
+    answer = reply_text(assistant.send(user, '/ask_definition{"process": "KPO"}'))
+    assert "Knowledge Process Outsourcing" in answer
+    assert "interpolator" not in assistant.log("rasa").read_text()
+
+
 @pytest.mark.parametrize("first, follow_up, expected, not_expected", [
     ("advantages of BPO?", "and for KPO?", "competitive edge", "Scalability"),
     ("what is KPO?", "what are its risks?", "intellectual property", "service provider"),
@@ -64,7 +73,7 @@ def test_out_of_scope_is_declined_politely_without_facts(assistant, question):
 @pytest.mark.parametrize("message", [
     "", "   ", "x" * 10_000, "🙂🙂🙂", "केपीओ क्या है", "¿Qué es KPO?",
     "<script>alert(1)</script>", "<img src=x onerror=alert(1)> what is bpo", "\x00\x07",
-    "/ask_risks{\"process\": [\"not json", "/nonexistent_intent",
+    "/ask_risks{\"process\": [\"not json", "/nonexistent_intent", "what is kpo \ud85a",
 ])
 def test_bad_input_gets_a_sensible_reply_and_never_an_error(assistant, message):
     messages = assistant.send(new_user(), message)
