@@ -30,7 +30,7 @@ import yaml
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent / "tests"))
-from conftest import PROJECT, RASA, Assistant  # noqa: E402
+from conftest import PROJECT, RASA, Assistant, listening_sockets, process_tree  # noqa: E402
 from compare_nlp import test_messages  # noqa: E402
 
 # What users ask, in their own words and typos: questions, follow-ups, career questions, chit-chat.
@@ -78,23 +78,15 @@ def train(config: Path, out: Path) -> tuple:
     return time.monotonic() - started, out / "model.tar.gz"
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a server process and of any processes it started (from /proc)."""
-    children = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(parent, []).append(int(stat.parent.name))
-    tree, total = [pid], 0
-    while tree:
-        current = tree.pop()
-        tree += children.get(current, [])
-        status = Path(f"/proc/{current}/status").read_text()
-        total += int(next(line.split()[1] for line in status.splitlines()
-                          if line.startswith("VmRSS:")))
-    return total / 1024
+def memory_mb(pid: int) -> dict:
+    """Resident memory of a server's largest process, and the proportional set size of all its
+    processes: the memory they take together, pages shared by forked workers counted once."""
+    sizes = []
+    for process in process_tree(pid):
+        lines = Path(f"/proc/{process}/smaps_rollup").read_text().splitlines()
+        sizes.append({line.split(":")[0]: int(line.split()[1]) / 1024 for line in lines[1:]})
+    return {"largest_rss": max(size["Rss"] for size in sizes),
+            "pss": sum(size["Pss"] for size in sizes)}
 
 
 def start(workdir: Path, model: Path, shipped: bool) -> tuple:
@@ -118,7 +110,10 @@ def start(workdir: Path, model: Path, shipped: bool) -> tuple:
             try:
                 reply = requests.post(bot.webhook, json={"sender": "ready", "message": "hi"},
                                       headers=bot.rest_headers, timeout=5)
-                if reply.ok and reply.json():
+                # Ready when every worker listens: a keep-alive connection stays on the worker
+                # that accepted it, and the benchmark's clients connect right after.
+                workers = len(process_tree(bot.rasa_pid)) - 1 or 1
+                if reply.ok and reply.json() and listening_sockets(bot.rasa_port) >= workers:
                     ready["rasa"] = time.monotonic() - started
             except requests.RequestException:
                 pass
@@ -251,7 +246,8 @@ def served(name: str, model: Path, workdir: Path, shipped: bool = False) -> dict
         print(f"[{name}] ready: rasa {ready['rasa']:.1f} s, actions {ready['actions']:.1f} s; "
               "measuring", flush=True)
         figures = {"ready_s": ready, "load_ready": load(), **asyncio.run(measure(bot, name))}
-        figures["rss_mb"] = {"rasa": rss_mb(bot.rasa_pid), "actions": rss_mb(bot.actions_pid)}
+        figures["memory_mb"] = {"rasa": memory_mb(bot.rasa_pid),
+                                "actions": memory_mb(bot.actions_pid)}
         return figures
     finally:
         bot.stop()
@@ -261,8 +257,11 @@ ROWS = [  # label, how to read it from one configuration's figures, format
     ("training from clean (s)", lambda f: f["training_s"], "{:.0f}"),
     ("start to ready: Rasa (s)", lambda f: f["ready_s"]["rasa"], "{:.1f}"),
     ("start to ready: action server (s)", lambda f: f["ready_s"]["actions"], "{:.1f}"),
-    ("RSS after the run: Rasa (MB)", lambda f: f["rss_mb"]["rasa"], "{:.0f}"),
-    ("RSS after the run: action server (MB)", lambda f: f["rss_mb"]["actions"], "{:.0f}"),
+    *[(f"after the run: {server}, {label} (MB)",
+       lambda f, s=key, m=measure: f["memory_mb"][s][m], "{:.0f}")
+      for key, server in (("rasa", "Rasa"), ("actions", "action server"))
+      for measure, label in (("largest_rss", "RSS of its largest process"),
+                             ("pss", "PSS of all its processes"))],
     ("model size (MB)", lambda f: f["model_mb"], "{:.1f}"),
     ("NLU accuracy, tests/nlu (as `rasa test nlu`)", lambda f: f["nlu_accuracy"], "{:.3f}"),
     ("tests/nlu messages below the fallback threshold", lambda f: f["nlu_fallback_share"],

@@ -2,15 +2,25 @@
 
 A token bucket per key (a sender, an address): `per_minute` messages may come at once, and the
 bucket refills at `per_minute` a minute, so a client keeping under the rate is never refused.
-Buckets live in this process, the least recently used forgotten past `max_keys`, so memory stays
-bounded whatever senders a client invents (a forgotten key starts with a full bucket: the
-per-address limit still holds a client inventing senders). With several replicas each has its
-own buckets: see README "Security".
+The buckets live in memory shared with the processes forked after the limit was made: Rasa's
+workers (runtime/workers.py) are forked after the channels are made, so a client is held to one
+limit whichever worker its connections reach. There are at most `max_keys` buckets, so memory
+stays bounded whatever senders a client invents: a key's bucket is one of `PROBE` slots chosen
+by the key's hash, and when all of them are taken the one used longest ago is forgotten (a
+forgotten key starts with a full bucket: the per-address limit still holds a client inventing
+senders). With several replicas each has its own buckets: see README "Security".
 """
+import hashlib
 import math
+import mmap
+import multiprocessing
+import struct
 import time
-from collections import OrderedDict
-from typing import Callable, Optional, Tuple
+from typing import Callable, Optional
+
+# A bucket: the hash of its key (0: a free slot), its tokens, and when it was last used.
+_BUCKET = struct.Struct("=Qdd")
+PROBE = 8
 
 
 class RateLimit:
@@ -18,8 +28,9 @@ class RateLimit:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.per_minute = per_minute
         self.max_keys = max_keys
-        self.clock = clock
-        self._buckets: "OrderedDict[str, Tuple[float, float]]" = OrderedDict()  # tokens, when
+        self.clock = clock  # CLOCK_MONOTONIC: one clock for every process of the machine
+        self._buckets = mmap.mmap(-1, _BUCKET.size * max_keys)  # anonymous and shared
+        self._mutex = multiprocessing.get_context("fork").Lock()
 
     @classmethod
     def from_setting(cls, value: Optional[object], default: int) -> "RateLimit":
@@ -40,11 +51,29 @@ class RateLimit:
         it could."""
         if not self.per_minute:
             return None
-        now = self.clock()
-        tokens, then = self._buckets.pop(key, (float(self.per_minute), now))
-        tokens = min(float(self.per_minute), tokens + (now - then) * self.per_minute / 60)
-        passes = tokens >= 1
-        self._buckets[key] = (tokens - 1 if passes else tokens, now)
-        if len(self._buckets) > self.max_keys:
-            self._buckets.popitem(last=False)
+        digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(),
+                                "little") or 1
+        with self._mutex:
+            now = self.clock()
+            offset = self._slot(digest) * _BUCKET.size
+            held, tokens, then = _BUCKET.unpack_from(self._buckets, offset)
+            if held != digest:
+                tokens, then = float(self.per_minute), now
+            tokens = min(float(self.per_minute), tokens + (now - then) * self.per_minute / 60)
+            passes = tokens >= 1
+            _BUCKET.pack_into(self._buckets, offset, digest, tokens - 1 if passes else tokens,
+                              now)
         return None if passes else max(1, math.ceil((1 - tokens) * 60 / self.per_minute))
+
+    def _slot(self, digest: int) -> int:
+        """The key's slot; else a free one, else the one used longest ago (slots are never
+        freed, so a key's slot is never after a free one)."""
+        slots = [(digest + i) % self.max_keys for i in range(min(PROBE, self.max_keys))]
+        oldest, oldest_when = slots[0], math.inf
+        for slot in slots:
+            held, _, when = _BUCKET.unpack_from(self._buckets, slot * _BUCKET.size)
+            if held in (digest, 0):
+                return slot
+            if when < oldest_when:
+                oldest, oldest_when = slot, when
+        return oldest

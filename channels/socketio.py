@@ -10,6 +10,7 @@ leaves open closed.
   replaced by a new one; messages count only for the session the connection joined.
 - Length. A message over the REST channel's MESSAGE_MAX_LENGTH gets its plain reply without
   reaching NLU or the tracker.
+- Transports. With more than one Rasa worker, websockets only (see `blueprint`).
 
 Settings (credentials.yml), besides Rasa's own (user_message_evt, bot_message_evt,
 session_persistence, ...): cors_allowed_origins (the origins allowed, separated by spaces or commas,
@@ -35,6 +36,7 @@ from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint
 
 from channels.rest import MESSAGE_MAX_LENGTH, TOO_LONG_REPLY
+from runtime.workers import configured_workers
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +94,11 @@ class SocketIOInput(socketio.SocketIOInput):
         webhook = super().blueprint(on_new_message)
         sio, namespace = self.sio, self.namespace or "/"
         sio.eio.cors_allowed_origins = self.allowed_origins
+        if configured_workers() > 1:
+            # A long-polling session lives in one worker, but each of its requests may reach
+            # another (runtime/workers.py): refused with "Invalid transport" rather than failing
+            # at random. The widget connects by websocket; SANIC_WORKERS=1 serves long polling.
+            sio.eio.transports = ["websocket"]
         rasa_handle_message = sio.handlers[namespace][self.user_message_evt]
 
         async def session_request(sid: Text, data: Any) -> None:

@@ -21,6 +21,33 @@ SHIPPED_ENDPOINTS = PROJECT / "bench" / "shipped-endpoints.yml"
 sys.path.insert(0, str(PROJECT))
 
 
+def process_tree(pid: int) -> list:
+    """A server process and the processes it started (from /proc)."""
+    children = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    tree, found = [pid], []
+    while tree:
+        current = tree.pop()
+        found.append(current)
+        tree += children.get(current, [])
+    return found
+
+
+def listening_sockets(port: int) -> int:
+    """How many sockets listen on the port (one per Rasa worker, runtime/workers.py)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            count += state == "0A" and int(local.rsplit(":", 1)[1], 16) == port
+    return count
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

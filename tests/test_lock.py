@@ -1,6 +1,8 @@
-"""The Redis ticket lock (stores/lock.py) against the machine's Redis, with a key prefix of its
-own; Rasa's RedisLockStore runs the same races to show the fault it fixes (PR 11256)."""
+"""The ticket locks (stores/lock.py): on the machine's Redis, with a key prefix of their own, and
+on a SQLite file. Rasa's RedisLockStore runs the same races to show the fault they fix (PR
+11256). Each "replica" is a store of its own, with its own connection, as each process has."""
 import asyncio
+import multiprocessing
 import threading
 import uuid
 
@@ -9,35 +11,39 @@ from rasa.core.lock_store import LockError, RedisLockStore
 
 from conftest import free_port
 from production import REDIS, unreachable_services
-from stores.lock import AtomicRedisLockStore, LockStoreUnreachable
+from stores.lock import AtomicRedisLockStore, LockStoreUnreachable, SQLiteLockStore
 
-pytestmark = pytest.mark.skipif(any("Redis" in s for s in unreachable_services()),
-                                reason="Redis does not answer on 127.0.0.1:6379")
 REPLICAS = 4
+NO_REDIS = pytest.mark.skipif(any("Redis" in s for s in unreachable_services()),
+                              reason="Redis does not answer on 127.0.0.1:6379")
+RASA_S = pytest.mark.xfail(strict=True, reason="Rasa 3.6's GET-then-SET issues one ticket to "
+                                               "several replicas")
 
 
 @pytest.fixture
-def prefix():
+def replicas(request, tmp_path):
+    """A function making REPLICAS lock stores of the kind the test is parametrized with."""
+    kind = getattr(request, "param", "sqlite")
+    if kind == "sqlite":
+        yield lambda **settings: [SQLiteLockStore(db=str(tmp_path / "tracker.db"), **settings)
+                                  for _ in range(REPLICAS)]
+        return
     prefix = f"locktest{uuid.uuid4().hex[:8]}"
-    yield prefix
+    store_class = AtomicRedisLockStore if kind == "redis" else RedisLockStore
+    yield lambda **settings: [store_class(host=REDIS[0], port=REDIS[1], key_prefix=prefix,
+                                          **settings) for _ in range(REPLICAS)]
     client = AtomicRedisLockStore(host=REDIS[0], port=REDIS[1]).red
     for key in client.scan_iter(f"{prefix}:*"):
         client.delete(key)
 
 
-def replicas(store_class, prefix, **settings):
-    """One lock store per replica, each with its own Redis connection."""
-    return [store_class(host=REDIS[0], port=REDIS[1], key_prefix=prefix, **settings)
-            for _ in range(REPLICAS)]
+KINDS = [pytest.param("redis", marks=NO_REDIS), "sqlite"]
+KINDS_AND_RASA_S = [*KINDS, pytest.param("rasa", marks=[NO_REDIS, RASA_S])]
 
 
-ATOMIC_AND_RASA = [AtomicRedisLockStore, pytest.param(RedisLockStore, marks=pytest.mark.xfail(
-    strict=True, reason="Rasa 3.6's GET-then-SET issues one ticket to several replicas"))]
-
-
-@pytest.mark.parametrize("store_class", ATOMIC_AND_RASA)
-def test_replicas_asking_at_once_never_get_the_same_ticket(store_class, prefix):
-    stores = replicas(store_class, prefix)
+@pytest.mark.parametrize("replicas", KINDS_AND_RASA_S, indirect=True)
+def test_replicas_asking_at_once_never_get_the_same_ticket(replicas):
+    stores = replicas()
     for conversation in range(5):
         start, tickets = threading.Barrier(REPLICAS * 5), []
 
@@ -53,9 +59,9 @@ def test_replicas_asking_at_once_never_get_the_same_ticket(store_class, prefix):
         assert sorted(tickets) == sorted(set(tickets)), "a ticket was issued twice"
 
 
-@pytest.mark.parametrize("store_class", ATOMIC_AND_RASA)
-def test_one_replica_at_a_time_runs_a_conversation(store_class, prefix):
-    stores = replicas(store_class, prefix)
+@pytest.mark.parametrize("replicas", KINDS_AND_RASA_S, indirect=True)
+def test_one_replica_at_a_time_runs_a_conversation(replicas):
+    stores = replicas()
     inside, most_inside, turns, count = 0, 0, 0, threading.Lock()
 
     async def turn(store):
@@ -80,8 +86,40 @@ def test_one_replica_at_a_time_runs_a_conversation(store_class, prefix):
     assert turns == REPLICAS * 3 and most_inside == 1
 
 
-def test_a_busy_conversation_gives_up_after_the_wait_timeout(prefix):
-    holder, waiter = replicas(AtomicRedisLockStore, prefix, wait_timeout=0.5)[:2]
+def test_worker_processes_take_turns_on_the_sqlite_lock(tmp_path):
+    """As Rasa's workers do (runtime/workers.py): processes forked with no store, each making
+    its own on the same file."""
+    fork = multiprocessing.get_context("fork")
+    inside, most_inside, turns = fork.Value("i", 0), fork.Value("i", 0), fork.Value("i", 0)
+
+    async def turns_of_one_worker():
+        store = SQLiteLockStore(db=str(tmp_path / "tracker.db"))
+
+        async def turn():
+            async with store.lock("conversation"):
+                with inside.get_lock():
+                    inside.value += 1
+                    most_inside.value = max(most_inside.value, inside.value)
+                await asyncio.sleep(0.02)
+                with inside.get_lock():
+                    inside.value -= 1
+                    turns.value += 1
+
+        await asyncio.gather(*(turn() for _ in range(3)))
+
+    workers = [fork.Process(target=asyncio.run, args=(turns_of_one_worker(),))
+               for _ in range(REPLICAS)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert [worker.exitcode for worker in workers] == [0] * REPLICAS
+    assert turns.value == REPLICAS * 3 and most_inside.value == 1
+
+
+@pytest.mark.parametrize("replicas", KINDS, indirect=True)
+def test_a_busy_conversation_gives_up_after_the_wait_timeout(replicas):
+    holder, waiter = replicas(wait_timeout=0.5)[:2]
 
     async def scenario():
         async with holder.lock("conversation"):
@@ -94,8 +132,9 @@ def test_a_busy_conversation_gives_up_after_the_wait_timeout(prefix):
     assert asyncio.run(scenario())
 
 
-def test_a_crashed_holder_lets_go_when_its_ticket_expires(prefix):
-    crashed, waiter = replicas(AtomicRedisLockStore, prefix)[:2]
+@pytest.mark.parametrize("replicas", KINDS, indirect=True)
+def test_a_crashed_holder_lets_go_when_its_ticket_expires(replicas):
+    crashed, waiter = replicas()[:2]
     crashed.issue_ticket("conversation", lock_lifetime=0.5)  # taken, never released
 
     async def scenario():
@@ -112,8 +151,9 @@ def test_an_unreachable_redis_refuses_the_turn():
         store.issue_ticket("conversation")
 
 
-def test_a_turn_longer_than_the_lifetime_keeps_the_lock_while_it_runs(prefix):
-    holder, waiter = replicas(AtomicRedisLockStore, prefix, lock_lifetime=0.4)[:2]
+@pytest.mark.parametrize("replicas", KINDS, indirect=True)
+def test_a_turn_longer_than_the_lifetime_keeps_the_lock_while_it_runs(replicas):
+    holder, waiter = replicas(lock_lifetime=0.4)[:2]
     order = []
 
     async def slow_turn():
@@ -132,3 +172,14 @@ def test_a_turn_longer_than_the_lifetime_keeps_the_lock_while_it_runs(prefix):
 
     asyncio.run(both())
     assert order == ["slow turn starts", "slow turn ends", "next turn"]
+
+
+def test_rasa_makes_the_sqlite_lock_store_from_endpoints_yml(tmp_path):
+    from rasa.core.lock_store import LockStore
+    from rasa.utils.endpoints import EndpointConfig
+
+    store = LockStore.create(EndpointConfig(type="stores.lock.SQLiteLockStore",
+                                            db=str(tmp_path / "tracker.db"), lock_lifetime=5))
+    assert isinstance(store, SQLiteLockStore) and store.lock_lifetime == 5
+    ticket = store.issue_ticket("conversation")
+    assert [t.number for t in store.get_lock("conversation").tickets] == [ticket]

@@ -30,7 +30,8 @@ def test_by_default_one_machine_needs_no_service(tmp_path):
     assert endpoints["action_endpoint"]["headers"] == {
         "Authorization": "Bearer ${ACTION_SERVER_TOKEN}"}  # Rasa reads it at start-up
     assert "s3cret-actions" not in text
-    assert "lock_store" not in endpoints and "event_broker" not in endpoints  # memory, none
+    assert endpoints["lock_store"] == {"type": "stores.lock.SQLiteLockStore", "db": "tracker.db"}
+    assert "event_broker" not in endpoints
     assert endpoints["action_endpoint"]["url"] == "http://localhost:5055/webhook"
 
 

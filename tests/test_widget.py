@@ -12,6 +12,7 @@ import time
 import pytest
 import requests
 import socketio
+import websocket
 from playwright.sync_api import Page, expect, sync_playwright
 
 from browser import DemoPage, launch_chromium
@@ -265,12 +266,31 @@ def test_the_widget_fits_a_360_px_phone(browser, demo_page):
 
 
 def test_sockets_from_other_origins_are_refused(widget_assistant, web_origin):
-    polling = f"{widget_assistant.url}/socket.io/?EIO=4&transport=polling"
-    refused = requests.get(polling, headers={"Origin": "http://evil.example"}, timeout=10)
-    assert refused.status_code == 400
-    allowed = requests.get(polling, headers={"Origin": web_origin}, timeout=10)
-    assert allowed.status_code == 200
-    assert allowed.headers["Access-Control-Allow-Origin"] == web_origin
+    socket_url = f"ws://127.0.0.1:{widget_assistant.rasa_port}/socket.io/?EIO=4&transport=websocket"
+    with pytest.raises(websocket.WebSocketBadStatusException, match="400"):
+        websocket.create_connection(socket_url, origin="http://evil.example", timeout=10)
+    allowed = websocket.create_connection(socket_url, origin=web_origin, timeout=10)
+    assert allowed.recv().startswith("0{")  # engine.io's open packet
+    allowed.close()
+
+
+def test_long_polling_is_refused_clearly_by_several_workers_and_served_by_one(
+        widget_assistant, web_origin, tmp_path):
+    polling = "/socket.io/?EIO=4&transport=polling"
+    refused = requests.get(widget_assistant.url + polling, headers={"Origin": web_origin},
+                           timeout=10)
+    assert refused.status_code == 400 and "Invalid transport" in refused.text
+    single = Assistant(tmp_path, env={"WIDGET_ORIGINS": web_origin, "SANIC_WORKERS": "1"})
+    try:
+        single.wait_until_ready()
+        allowed = requests.get(single.url + polling, headers={"Origin": web_origin}, timeout=10)
+        assert allowed.status_code == 200
+        assert allowed.headers["Access-Control-Allow-Origin"] == web_origin
+        other = requests.get(single.url + polling, headers={"Origin": "http://evil.example"},
+                             timeout=10)
+        assert other.status_code == 400
+    finally:
+        single.stop()
 
 
 def senders_in(assistant: Assistant) -> set:
@@ -284,13 +304,15 @@ def wait_until(condition, deadline: float) -> None:
 
 
 def widget_socket(assistant: Assistant, origin: str):
-    """A socket.io client as the widget connects (long polling, from the page's origin), and the
+    """A socket.io client as the widget connects (by websocket, from the page's origin), and the
     lists it collects the session ids confirmed to it and the bot's replies into."""
-    client = socketio.Client(reconnection=False)
+    # websocket-client sends an Origin of its own unless told not to: the page's alone is sent.
+    client = socketio.Client(reconnection=False,
+                             websocket_extra_options={"suppress_origin": True})
     confirmed, replies = [], []
     client.on("session_confirm", confirmed.append)
     client.on("bot_uttered", replies.append)
-    client.connect(assistant.url, headers={"Origin": origin}, transports=["polling"],
+    client.connect(assistant.url, headers={"Origin": origin}, transports=["websocket"],
                    wait_timeout=10)
     return client, confirmed, replies
 

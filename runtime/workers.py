@@ -1,0 +1,92 @@
+"""Rasa in several processes on one machine, each with a listening socket of its own.
+
+Rasa serves every conversation from one process, on one core; `SANIC_WORKERS` (Rasa's own
+setting) forks more, provided the lock store is shared between processes (stores/lock.py). This
+runtime starts one worker per core, at most `MAX_DEFAULT_WORKERS`, when `SANIC_WORKERS` is unset.
+
+Sanic 21.12 (Rasa 3.6's) forks its workers onto one shared listening socket, and an idle worker
+accepts every connection waiting: the benchmark's 20 keep-alive connections all went to one
+worker while the other idled. `serve_workers` replaces it: each worker listens on the same port
+through a socket of its own (SO_REUSEPORT), and the kernel spreads new connections over them.
+A worker never outlives the parent (a parent killed with SIGKILL takes its workers along), and
+a worker that exits stops the others: the server fails as a whole, for its supervisor to restart.
+"""
+import asyncio
+import ctypes
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+from multiprocessing.connection import wait
+from typing import Any, Dict
+
+from rasa.constants import ENV_SANIC_WORKERS
+from sanic import app as sanic_app
+from sanic.server import runners
+
+logger = logging.getLogger(__name__)
+
+# Each worker holds its own copy of the model and Python's heap (about 250 MB here).
+MAX_DEFAULT_WORKERS = 4
+_PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def default_workers() -> int:
+    """One worker per core this process may run on, at most MAX_DEFAULT_WORKERS."""
+    return max(1, min(len(os.sched_getaffinity(0)), MAX_DEFAULT_WORKERS))
+
+
+def configured_workers() -> int:
+    """The number of workers asked for (Rasa falls back to one with an in-memory lock store)."""
+    try:
+        return max(1, int(os.environ.get(ENV_SANIC_WORKERS, "1")))
+    except ValueError:
+        return 1
+
+
+def serve_workers(server_settings: Dict[str, Any], workers: int) -> None:
+    """Sanic's `serve_multiple`, with a listening socket per worker."""
+    server_settings.update(reuse_port=True, run_multiple=True, sock=None)
+    main_start = server_settings.pop("main_start", None)
+    main_stop = server_settings.pop("main_stop", None)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    runners.trigger_events(main_start, loop)
+
+    fork = multiprocessing.get_context("fork")
+    processes = [fork.Process(target=_worker, args=(os.getpid(),), kwargs=server_settings,
+                              daemon=True) for _ in range(workers)]
+
+    def stop(signum: int = signal.SIGTERM, _frame: Any = None) -> None:
+        for process in processes:
+            if process.pid and process.exitcode is None:
+                os.kill(process.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    for process in processes:
+        process.start()
+    wait([process.sentinel for process in processes])
+    stop()
+    for process in processes:
+        process.join()
+    runners.trigger_events(main_stop, loop)
+    loop.close()
+    failed = [process.exitcode for process in processes if process.exitcode]
+    if failed:
+        logger.error("A Rasa worker exited (exit codes %s): the server stops", failed)
+        sys.exit(1)
+
+
+def _worker(parent: int, **server_settings: Any) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+    runners.serve(**server_settings)
+
+
+def apply() -> None:
+    os.environ.setdefault(ENV_SANIC_WORKERS, str(default_workers()))
+    sanic_app.serve_multiple = serve_workers

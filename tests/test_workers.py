@@ -1,0 +1,88 @@
+"""runtime/workers.py: Rasa in a worker process per core, each listening on a socket of its own,
+sharing the SQLite tracker store, the SQLite lock and the rate limits."""
+import json
+import os
+import signal
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import Assistant, listening_sockets, process_tree
+from runtime.workers import default_workers
+
+pytestmark = pytest.mark.skipif(default_workers() < 2, reason="one core: one worker")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def user_texts(bot: Assistant, sender: str) -> list:
+    with sqlite3.connect(bot.tracker_db) as db:
+        rows = db.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' "
+                          "ORDER BY id", (sender,)).fetchall()
+    return [json.loads(data)["text"] for data, in rows]
+
+
+@pytest.fixture(scope="module")
+def workers(tmp_path_factory) -> Assistant:
+    running = Assistant(tmp_path_factory.mktemp("workers"))
+    try:
+        running.wait_until_ready()
+        deadline = time.monotonic() + 120
+        while listening_sockets(running.rasa_port) < default_workers():  # every worker loaded
+            assert time.monotonic() < deadline, "not every worker came to listen"
+            time.sleep(0.2)
+        yield running
+    finally:
+        running.stop()
+
+
+def test_every_worker_answers_and_a_conversation_keeps_its_context_across_them(workers):
+    children = process_tree(workers.rasa_pid)[1:]
+    assert len(children) == default_workers()
+    before = {pid: cpu_seconds(pid) for pid in children}
+    sender = "across-workers"
+    for _ in range(8):  # each request on a new connection: the kernel picks a worker
+        workers.send(sender, "what is kpo")
+        follow_up = workers.send(sender, "what are its risks?")
+        assert "intellectual property" in " ".join(m.get("text", "") for m in follow_up)
+    assert user_texts(workers, sender) == ["what is kpo", "what are its risks?"] * 8
+    busy = [pid for pid in children if cpu_seconds(pid) - before[pid] >= 0.05]
+    assert busy == children, "a worker served none of 16 connections"
+
+
+def test_a_worker_that_dies_stops_the_server_and_a_killed_server_takes_its_workers(
+        tmp_path):
+    bot = Assistant(tmp_path)
+    try:
+        bot.wait_until_ready()
+        parent = bot._processes[1]
+        worker = process_tree(bot.rasa_pid)[1]
+        os.kill(worker, signal.SIGKILL)
+        assert parent.wait(timeout=60) != 0  # the others stopped with it: a supervisor restarts
+        assert process_tree(bot.rasa_pid) == [bot.rasa_pid]
+
+        bot.start_rasa()
+        bot.wait_until_ready()
+        children = process_tree(bot.rasa_pid)[1:]
+        bot.kill_rasa()  # SIGKILL: no chance to stop its workers
+        deadline = time.monotonic() + 10
+        while any(alive(pid) for pid in children):
+            assert time.monotonic() < deadline, "a worker outlived its parent"
+            time.sleep(0.1)
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"{bot.url}/", timeout=5)
+    finally:
+        bot.stop()
