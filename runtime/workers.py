@@ -80,6 +80,10 @@ def serve_workers(server_settings: Dict[str, Any], workers: int) -> None:
 
 
 def _worker(parent: int, **server_settings: Any) -> None:
+    # The parent's handlers are not the worker's: until Sanic sets its own (once the model is
+    # loaded), a signal ends the worker.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before prctl took effect

@@ -76,7 +76,9 @@ def test_one_replica_at_a_time_runs_a_conversation(replicas):
                 turns += 1
 
     async def replica(store):  # each replica its own process in production: here a thread
-        await asyncio.gather(*(turn(store) for _ in range(3)))
+        # Rasa's store can keep resurrecting finished tickets for minutes: a store that has not
+        # let 12 turns of 20 ms through in 20 s has failed too.
+        await asyncio.wait_for(asyncio.gather(*(turn(store) for _ in range(3))), 20)
 
     threads = [threading.Thread(target=asyncio.run, args=(replica(store),)) for store in stores]
     for thread in threads:

@@ -67,7 +67,7 @@ def test_a_worker_that_dies_stops_the_server_and_a_killed_server_takes_its_worke
         tmp_path):
     bot = Assistant(tmp_path)
     try:
-        bot.wait_until_ready()
+        bot.wait_until_ready()  # one worker answers, the other may still be loading
         parent = bot._processes[1]
         worker = process_tree(bot.rasa_pid)[1]
         os.kill(worker, signal.SIGKILL)
