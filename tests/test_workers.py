@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from conftest import Assistant, listening_sockets, process_tree
-from runtime.workers import default_workers
+from runtime.workers import ModelLoadedBeforeFork, default_workers
 
 pytestmark = pytest.mark.skipif(default_workers() < 2, reason="one core: one worker")
 
@@ -61,6 +61,44 @@ def test_every_worker_answers_and_a_conversation_keeps_its_context_across_them(w
     assert user_texts(workers, sender) == ["what is kpo", "what are its risks?"] * 8
     busy = [pid for pid in children if cpu_seconds(pid) - before[pid] >= 0.05]
     assert busy == children, "a worker served none of 16 connections"
+
+
+def memory_kb(pid: int) -> dict:
+    lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]
+    return {line.split(":")[0]: int(line.split()[1]) for line in lines}
+
+
+def test_the_parent_loads_the_model_once_and_the_workers_share_its_memory(workers):
+    workers.send("sharing", "what is kpo")
+    log = workers.log("rasa").read_text()
+    assert log.count("Loading model") == 1
+    for worker in process_tree(workers.rasa_pid)[1:]:
+        memory = memory_kb(worker)
+        # A worker that loaded its own model, or whose collector touched every object it
+        # inherited, writes most of its memory itself: here most of it is still its parent's.
+        assert memory["Shared_Dirty"] > 2 * memory["Private_Dirty"], memory
+
+
+def test_a_worker_gets_the_preloaded_model_only_while_the_file_is_unchanged(tmp_path):
+    loads = []
+
+    def load(model_path):
+        loads.append(model_path)
+        return ("model.tar.gz", object(), object())
+
+    model_file = tmp_path / "model.tar.gz"
+    model_file.write_bytes(b"trained")
+    model = ModelLoadedBeforeFork(load)
+    model.preload(str(model_file))
+    preloaded = model.loaded[1]
+    assert model(str(model_file)) is preloaded and model(model_file) is preloaded
+    assert len(loads) == 1
+
+    model_file.write_bytes(b"retrained")
+    os.utime(model_file, ns=(time.time_ns() + 10**9,) * 2)
+    assert model(str(model_file)) is not preloaded
+    assert model(str(tmp_path)) is not preloaded  # a folder: Rasa picks its latest model
+    assert loads == [str(model_file), str(model_file), str(tmp_path)]
 
 
 def test_a_worker_that_dies_stops_the_server_and_a_killed_server_takes_its_workers(
