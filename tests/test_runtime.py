@@ -1,7 +1,9 @@
-"""runtime/patches.py: Rasa behaves as before, only faster: action server responses are still
-validated, events still deserialised to their classes, rules still matched."""
+"""runtime/patches.py and runtime/graph_runner.py: Rasa behaves as before, only faster: action
+server responses are still validated, events still deserialised to their classes, rules still
+matched, the prediction graph still gives the same predictions."""
 import json
 import tarfile
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -9,10 +11,19 @@ from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.core.channels.channel import UserMessage
 from rasa.core.policies.rule_policy import RulePolicy
+from rasa.core.processor import MessageProcessor
+from rasa.engine import loader
+from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
+from rasa.engine.runner.dask import DaskGraphRunner
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 
 from conftest import MODEL
 from runtime import patches
+from runtime.graph_runner import SequentialGraphRunner
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +115,71 @@ def test_rule_matches_are_those_rasa_finds(action, tmp_path):
                             == rasa_s(policy, lookup, states))
 
 
+def test_a_domain_is_empty_as_rasa_says_it_is(action, both_runners):
+    (metadata, _), _ = both_runners
+    for domain in (Domain.empty(), Domain.from_dict({"intents": ["greet"]}), metadata.domain):
+        for _ in range(2):  # found, then remembered
+            assert domain.is_empty() == Domain.is_empty.__wrapped__(domain)
+    assert Domain.empty().is_empty() and not metadata.domain.is_empty()
+
+
 def test_half_an_emoji_is_replaced_and_whole_text_kept(action):
     assert UserMessage("what is kpo \ud85a").text == "what is kpo \ufffd"
     assert UserMessage("what is kpo 😀").text == "what is kpo 😀"
     assert UserMessage(None).text is None
+
+
+@pytest.fixture(scope="module")
+def both_runners(tmp_path_factory) -> tuple:
+    """The trained model loaded by Rasa's runner and by runtime/graph_runner.py's."""
+    return tuple(loader.load_predict_graph_runner(tmp_path_factory.mktemp("model"), Path(MODEL),
+                                                  LocalModelStorage, runner)
+                 for runner in (DaskGraphRunner, SequentialGraphRunner))
+
+
+TEXTS = ["hi", "what is kpo", "wat is diffrence btw kpo n bpo", "which is the best one kpo or "
+         "bpo?", "how much does a kpo job pay?", "hmm dunno", "I want to work in BPO", "bye",
+         "asdf qwer", ""]
+
+
+def test_the_sequential_runner_predicts_what_dask_s_runner_predicts(both_runners):
+    (metadata, dask_s), (_, sequential) = both_runners
+    for text in TEXTS:
+        message = UserMessage(text)
+        for _ in range(2):  # the order worked out, then remembered
+            parsed = [runner.run(inputs={PLACEHOLDER_MESSAGE: [message]},
+                                 targets=[metadata.nlu_target])[metadata.nlu_target][0]
+                      for runner in (dask_s, sequential)]
+            assert (parsed[0].as_dict(only_output_properties=True)
+                    == parsed[1].as_dict(only_output_properties=True))
+            parse_data = {key: parsed[0].get(key) for key in ("text", "intent", "entities",
+                                                              "intent_ranking")}
+            tracker = DialogueStateTracker.from_events(
+                "runner", [ActionExecuted(ACTION_LISTEN_NAME),
+                           UserUttered(text, parse_data["intent"], parse_data["entities"],
+                                       parse_data)],
+                slots=metadata.domain.slots)
+            predicted = [runner.run(inputs={PLACEHOLDER_TRACKER: tracker},
+                                    targets=[metadata.core_target])[metadata.core_target]
+                         for runner in (dask_s, sequential)]
+            assert predicted[0].policy_name == predicted[1].policy_name
+            assert predicted[0].probabilities == predicted[1].probabilities
+            assert max(predicted[1].probabilities) > 0, text  # a prediction, not an empty one
+
+
+def test_the_sequential_runner_fails_as_dask_s_runner_fails(both_runners):
+    (metadata, dask_s), (_, sequential) = both_runners
+    failures = []
+    for runner in (dask_s, sequential):
+        with pytest.raises(Exception) as failure:
+            runner.run(inputs={PLACEHOLDER_MESSAGE: [None]}, targets=[metadata.nlu_target])
+        failures.append((type(failure.value), str(failure.value),
+                         type(failure.value.__cause__)))
+        with pytest.raises(Exception, match="clashes with a node name"):
+            runner.run(inputs={PLACEHOLDER_MESSAGE: metadata.nlu_target},
+                       targets=[metadata.nlu_target])
+    assert failures[0] == failures[1]
+
+
+def test_the_server_loads_its_model_into_the_sequential_runner(action):
+    assert isinstance(MessageProcessor._load_model(str(MODEL))[2], SequentialGraphRunner)
