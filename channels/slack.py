@@ -9,7 +9,7 @@ Settings (credentials.yml): slack_token, slack_signing_secret and the rest as in
 (optional: a proxy or test server instead of https://slack.com/api/).
 """
 import logging
-from collections import OrderedDict
+import time
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels import slack
@@ -18,6 +18,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from slack_sdk.web.async_client import AsyncWebClient
 
+from channels.shared_memory import SharedTable
 from channels.text import split_text
 
 logger = logging.getLogger(__name__)
@@ -74,20 +75,21 @@ class SlackOutput(slack.SlackBot):
 
 
 class RecentKeys:
-    """The most recent `size` keys seen, oldest forgotten first."""
+    """The most recent `size` keys seen (about: the one seen longest ago among a key's slots is
+    forgotten first), the same for every worker (channels/shared_memory.py)."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.size = size
-        self._keys: "OrderedDict[Text, None]" = OrderedDict()
+        self.clock = clock
+        self._keys = SharedTable("", size)
 
     def add(self, key: Text) -> bool:
         """Remembers the key; False if it was remembered already."""
-        if key in self._keys:
-            return False
-        self._keys[key] = None
-        if len(self._keys) > self.size:
-            self._keys.popitem(last=False)
-        return True
+        with self._keys.record_of(key) as (digest, offset):
+            if self._keys.unpack(offset)[0] == digest:
+                return False
+            self._keys.pack(offset, digest, self.clock())
+            return True
 
 
 def message_key(request: Request) -> Optional[Text]:
@@ -109,10 +111,10 @@ def message_key(request: Request) -> Optional[Text]:
 class SlackInput(slack.SlackInput):
     """Rasa's Slack input channel; see the module's docstring for what it adds.
 
-    Messages already answered are remembered in this process (the last 10,000): with several
-    replicas, a retry reaching another replica is still ignored when Slack retries because the
-    first delivery timed out (Rasa's `errors_ignore_retry`), which is what a retry of a delivered
-    message is; see README "Channels", "Several replicas".
+    Messages already answered are remembered by the workers of this replica together (the last
+    10,000 or so): with several replicas, a retry reaching another replica is still ignored when
+    Slack retries because the first delivery timed out (Rasa's `errors_ignore_retry`), which is
+    what a retry of a delivered message is; see README "Channels", "Several replicas".
     """
 
     ANSWERED_MEMORY = 10_000

@@ -8,6 +8,7 @@ import hmac
 import html
 import itertools
 import json
+import multiprocessing
 import subprocess
 import sys
 import time
@@ -17,7 +18,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from channels.slack import SlackOutput
+from channels.slack import RecentKeys, SlackOutput
 from channels.telegram import SECRET_HEADER, TelegramBot
 from channels.text import split_text, utf16_length
 from conftest import PROJECT, Assistant, free_port
@@ -242,13 +243,30 @@ def test_slack_requests_with_bad_or_stale_signatures_are_refused(bot, fakes, sec
     assert not slack_messages(fakes, channel)
 
 
+def test_answered_slack_messages_are_remembered_by_every_worker_and_bounded():
+    answered = RecentKeys(1000)
+    worker = multiprocessing.get_context("fork").Process(  # as Rasa's workers are forked
+        target=lambda: [answered.add(f"C1/{n}") for n in range(10)])
+    worker.start()
+    worker.join()
+    assert worker.exitcode == 0
+    assert not any(answered.add(f"C1/{n}") for n in range(10))  # the other worker's
+    assert answered.add("C1/new") and not answered.add("C1/new")
+    now = [0.0]
+    few = RecentKeys(3, clock=lambda: now.__setitem__(0, now[0] + 1) or now[0])
+    assert all(few.add(key) for key in "abcde")  # past 3, the oldest are forgotten
+    assert not few.add("e") and few.add("a")
+
+
 def test_a_slack_retry_is_not_answered_twice(bot, fakes):
     message = slack_message("D_RETRY", "what is kpo")
     to_slack(bot, message)
     wait_for_slack_messages(fakes, "D_RETRY", 1)
-    # Slack delivers it again, as after an error (Rasa's connector answers it a second time).
-    retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_error"}
-    assert to_slack(bot, message, headers=retry).status_code == 200
+    # Slack delivers it again, as after an error (Rasa's connector answers it a second time),
+    # each time on a new connection, which may reach any of Rasa's workers.
+    for number in range(1, 7):
+        retry = {"X-Slack-Retry-Num": str(number), "X-Slack-Retry-Reason": "http_error"}
+        assert to_slack(bot, message, headers=retry).status_code == 200
     # Messages of a conversation are answered in order: once this one is answered, a second
     # answer to the retry would have come before it.
     to_slack(bot, slack_message("D_RETRY", "what is bpo"))
