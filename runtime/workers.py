@@ -14,6 +14,9 @@ a worker that exits stops the others: the server fails as a whole, for its super
 The parent loads the model before it forks, and the workers start with that copy: its pages,
 and those of every module the parent imported, stay shared between the workers (copy on write),
 as long as Python's garbage collector leaves them alone, hence `gc.freeze()` before the fork.
+Not a model that runs TensorFlow (DIET, TED, ...): TensorFlow's thread pools, started while
+loading it, do not survive a fork, and a worker's first prediction would wait forever. Each
+worker loads such a model itself, as Rasa does.
 """
 import asyncio
 import ctypes
@@ -26,11 +29,13 @@ import signal
 import sys
 from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Text, Tuple
+from types import ModuleType
+from typing import Any, Callable, Dict, Optional, Text, Tuple, Type
 
 import rasa.core.run
 from rasa.constants import ENV_SANIC_WORKERS
 from rasa.core.processor import MessageProcessor
+from rasa.engine.storage.local_model_storage import LocalModelStorage
 from sanic import app as sanic_app
 from sanic.server import runners
 
@@ -101,6 +106,13 @@ def _worker(parent: int, **server_settings: Any) -> None:
     runners.serve(**server_settings)
 
 
+def uses_tensorflow(component: Type) -> bool:
+    """Whether TensorFlow is imported by the module of the component's class or of a base."""
+    return any(isinstance(value, ModuleType) and value.__name__.split(".")[0] == "tensorflow"
+               for cls in component.__mro__
+               for value in vars(sys.modules[cls.__module__]).values())
+
+
 class ModelLoadedBeforeFork:
     """`MessageProcessor._load_model` that hands a worker the model its parent loaded before
     the fork, if the file has not changed since; any other model (`PUT /model`, a retrained
@@ -120,8 +132,14 @@ class ModelLoadedBeforeFork:
 
     def preload(self, model_path: Any) -> None:
         identity = self.identity(model_path)
-        if identity is not None:
-            self.loaded = (identity, self.load(model_path))
+        if identity is None:
+            return
+        schema = LocalModelStorage.metadata_from_archive(model_path).predict_schema
+        if any(uses_tensorflow(node.uses) for node in schema.nodes.values()):
+            logger.info("The model runs TensorFlow, which does not survive a fork: each worker "
+                        "loads it")
+            return
+        self.loaded = (identity, self.load(model_path))
 
     def __call__(self, model_path: Any) -> Tuple[Text, Any, Any]:
         if self.loaded is not None and self.identity(model_path) == self.loaded[0]:

@@ -2,16 +2,24 @@
 sharing the SQLite tracker store, the SQLite lock and the rate limits."""
 import json
 import os
+import shutil
 import signal
 import sqlite3
+import tarfile
 import time
 from pathlib import Path
 
 import pytest
 import requests
+from rasa.core.policies.rule_policy import RulePolicy
+from rasa.core.policies.ted_policy import TEDPolicy
+from rasa.nlu.classifiers.diet_classifier import DIETClassifier
+from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
+from rasa.nlu.utils.spacy_utils import SpacyNLP
 
-from conftest import Assistant, listening_sockets, process_tree
-from runtime.workers import ModelLoadedBeforeFork, default_workers
+from conftest import MODEL, Assistant, listening_sockets, process_tree
+from pipeline.intent_classifier import LinearIntentClassifier
+from runtime.workers import ModelLoadedBeforeFork, default_workers, uses_tensorflow
 
 pytestmark = pytest.mark.skipif(default_workers() < 2, reason="one core: one worker")
 
@@ -79,26 +87,52 @@ def test_the_parent_loads_the_model_once_and_the_workers_share_its_memory(worker
         assert memory["Shared_Dirty"] > 2 * memory["Private_Dirty"], memory
 
 
-def test_a_worker_gets_the_preloaded_model_only_while_the_file_is_unchanged(tmp_path):
-    loads = []
-
+def counting_loads(loads: list):
     def load(model_path):
         loads.append(model_path)
         return ("model.tar.gz", object(), object())
 
+    return load
+
+
+def test_a_worker_gets_the_preloaded_model_only_while_the_file_is_unchanged(tmp_path):
+    loads = []
     model_file = tmp_path / "model.tar.gz"
-    model_file.write_bytes(b"trained")
-    model = ModelLoadedBeforeFork(load)
+    shutil.copy(MODEL, model_file)
+    model = ModelLoadedBeforeFork(counting_loads(loads))
     model.preload(str(model_file))
     preloaded = model.loaded[1]
     assert model(str(model_file)) is preloaded and model(model_file) is preloaded
     assert len(loads) == 1
 
-    model_file.write_bytes(b"retrained")
-    os.utime(model_file, ns=(time.time_ns() + 10**9,) * 2)
+    os.utime(model_file, ns=(time.time_ns() + 10**9,) * 2)  # trained again
     assert model(str(model_file)) is not preloaded
     assert model(str(tmp_path)) is not preloaded  # a folder: Rasa picks its latest model
     assert loads == [str(model_file), str(model_file), str(tmp_path)]
+
+
+def test_a_model_running_tensorflow_is_loaded_by_each_worker(tmp_path):
+    """TensorFlow started before a fork leaves the worker's first prediction waiting forever."""
+    assert uses_tensorflow(DIETClassifier) and uses_tensorflow(TEDPolicy)
+    assert not any(uses_tensorflow(component) for component in (
+        RulePolicy, LinearIntentClassifier, SpacyNLP, FallbackClassifier))
+    with tarfile.open(MODEL) as archive:
+        archive.extractall(tmp_path / "model")
+    metadata_file = tmp_path / "model" / "metadata.json"
+    metadata = json.loads(metadata_file.read_text())
+    nodes = metadata["predict_schema"]["nodes"]
+    nodes["run_DIETClassifier"] = {**next(iter(nodes.values())),
+                                   "uses": "rasa.nlu.classifiers.diet_classifier.DIETClassifier"}
+    metadata_file.write_text(json.dumps(metadata))
+    with tarfile.open(tmp_path / "diet.tar.gz", "w:gz") as archive:
+        for path in (tmp_path / "model").iterdir():
+            archive.add(path, arcname=path.name)
+    loads = []
+    model = ModelLoadedBeforeFork(counting_loads(loads))
+    model.preload(str(tmp_path / "diet.tar.gz"))
+    assert model.loaded is None and loads == []
+    model(str(tmp_path / "diet.tar.gz"))
+    assert loads == [str(tmp_path / "diet.tar.gz")]  # in the worker, after the fork
 
 
 def test_a_worker_that_dies_stops_the_server_and_a_killed_server_takes_its_workers(
