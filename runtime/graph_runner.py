@@ -2,8 +2,8 @@
 
 Rasa 3.6 runs its prediction graph three times a message (the NLU pipeline, then the policies
 for each action) through dask's synchronous scheduler: each run works out the targets'
-sub-graph, builds a dask graph of it, orders it and schedules it task by task, a third of the
-Rasa process's time here, about as much as the components themselves take. The prediction graph
+sub-graph, builds a dask graph of it, orders it and schedules it task by task, 12% of a Rasa
+worker's time here, half as much as the components themselves took. The prediction graph
 never changes once loaded and always runs on one thread, so `SequentialGraphRunner` works out
 the order of each set of targets once and then calls the same `GraphNode`s with the same inputs
 and hooks, in an order dask's could also take: the same results, errors and exceptions.
@@ -28,14 +28,10 @@ class SequentialGraphRunner(DaskGraphRunner):
         """The nodes the targets need, each after the nodes it needs (inputs left out)."""
         if targets not in self._orders:
             order: List[Text] = []
-            visiting: set = set()
 
-            def visit(name: Text) -> None:
+            def visit(name: Text) -> None:  # Rasa validated the graph has no cycle at training
                 if name in order or name not in self._graph_schema.nodes:
                     return
-                if name in visiting:
-                    raise GraphRunError(f"The graph has a cycle through node '{name}'.")
-                visiting.add(name)
                 for needed in self._graph_schema.nodes[name].needs.values():
                     visit(needed)
                 order.append(name)

@@ -7,8 +7,8 @@ import json
 from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Set, Text, Tuple
 
-from jsonschema import exceptions, validators
 import rasa.core.processor
+from jsonschema import exceptions, validators
 from rasa.core.actions.action import RemoteAction
 from rasa.core.channels.channel import UserMessage
 from rasa.core.policies.rule_policy import RulePolicy

@@ -41,7 +41,7 @@ from sanic.server import runners
 
 logger = logging.getLogger(__name__)
 
-# Each worker adds the memory it writes to after the fork (about 100 MB here).
+# Each worker adds the memory it writes to after the fork (about 35 MB here).
 MAX_DEFAULT_WORKERS = 4
 _PR_SET_PDEATHSIG = 1  # prctl(2)
 
