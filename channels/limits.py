@@ -18,7 +18,6 @@ class RateLimit:
     def __init__(self, per_minute: int, max_keys: int = 10_000,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.per_minute = per_minute
-        self.max_keys = max_keys
         self.clock = clock  # CLOCK_MONOTONIC: one clock for every process of the machine
         self._buckets = SharedTable("d", max_keys)  # a bucket's tokens
 

@@ -79,7 +79,6 @@ class RecentKeys:
     forgotten first), the same for every worker (channels/shared_memory.py)."""
 
     def __init__(self, size: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.size = size
         self.clock = clock
         self._keys = SharedTable("", size)
 

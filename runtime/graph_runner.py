@@ -22,19 +22,21 @@ class SequentialGraphRunner(DaskGraphRunner):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._orders: Dict[Tuple[Text, ...], List[Text]] = {}
+        self._orders: Dict[Tuple[Text, ...], Dict[Text, Tuple[Text, ...]]] = {}
 
-    def _order(self, targets: Tuple[Text, ...]) -> List[Text]:
-        """The nodes the targets need, each after the nodes it needs (inputs left out)."""
+    def _order(self, targets: Tuple[Text, ...]) -> Dict[Text, Tuple[Text, ...]]:
+        """The nodes the targets need, each after the nodes it needs (inputs left out), with
+        the names of what each needs."""
         if targets not in self._orders:
-            order: List[Text] = []
+            order: Dict[Text, Tuple[Text, ...]] = {}
 
             def visit(name: Text) -> None:  # Rasa validated the graph has no cycle at training
                 if name in order or name not in self._graph_schema.nodes:
                     return
-                for needed in self._graph_schema.nodes[name].needs.values():
+                needs = tuple(self._graph_schema.nodes[name].needs.values())
+                for needed in needs:
                     visit(needed)
-                order.append(name)
+                order[name] = needs
 
             for target in targets:
                 visit(target)
@@ -58,8 +60,7 @@ class SequentialGraphRunner(DaskGraphRunner):
         logger.debug("Running graph with inputs: %s, targets: %s and %s.", inputs, targets,
                      self._execution_context)
         try:
-            for name in order:
-                needs = self._graph_schema.nodes[name].needs.values()
+            for name, needs in order.items():
                 outputs[name] = self._instantiated_nodes[name](
                     *(outputs.get(needed, needed) for needed in needs))
         except RuntimeError as error:
