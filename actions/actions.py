@@ -7,7 +7,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.knowledge.facts import Answer, Followup, KnowledgeBase
+from actions.knowledge.facts import (DECLINED, SUGGESTIONS as SUGGESTED, Answer, Followup,
+                                     KnowledgeBase, Reading)
 
 KNOWLEDGE = KnowledgeBase.load()
 
@@ -34,20 +35,20 @@ ASPECT_OF_INTENT = {
     "ask_india": "india",
     "ask_location": "location",
     "ask_conditions": "conditions",
+    "ask_outsourcing": "outsourcing",
 }
 INTENT_OF_ASPECT = {aspect: intent for intent, aspect in ASPECT_OF_INTENT.items()}
-
-# Free-text search confidence (see KnowledgeBase.search) above which the assistant answers, and
-# above which it offers "did you mean" buttons instead of declining; set by reading the search's
-# results for the tests/nlu messages and for off-topic ones.
-ANSWER_CONFIDENCE = 0.75
-SUGGEST_CONFIDENCE = 0.3
 
 SUGGESTIONS = "I'm not sure I understood. Did you mean one of these?"
 NOT_UNDERSTOOD = (
     "Sorry, I didn't understand that. I can answer questions about KPO and BPO outsourcing: "
     "what they are, how they differ, which suits a business or a career, and more."
 )
+# Intents that are no question about the knowledge, and the reading respond() gets for them.
+CAREER_INTENT = "ask_career"
+FALLBACK_INTENT = "nlu_fallback"
+OUT_OF_SCOPE_INTENT = "out_of_scope"
+QUESTIONS_KEY = "questions"  # pipeline/intent_classifier.py: each question of a message
 
 
 HELP_ME_DECIDE = {"title": "Help me decide", "payload": "/start_advisor"}
@@ -70,7 +71,29 @@ def subject_of(tracker: Tracker) -> Optional[str]:
     named |= set(KNOWLEDGE.subjects_in(message.get("text") or ""))
     if named:
         return named.pop() if len(named) == 1 else None
+    return conversation_subject(tracker)
+
+
+def conversation_subject(tracker: Tracker) -> Optional[str]:
     return KNOWLEDGE.subject_named(tracker.get_slot("subject") or "")
+
+
+def aspect_of(intent: Optional[Text]) -> Optional[Text]:
+    """What respond() reads an intent as: an aspect, "career", or None (no such question)."""
+    return "career" if intent == CAREER_INTENT else ASPECT_OF_INTENT.get(intent)
+
+
+def reading_of(parsed: Dict[Text, Any]) -> Reading:
+    """One question as NLU read it: its intents, best first, without FallbackClassifier's."""
+    ranking = parsed.get("intent_ranking") or [parsed.get("intent") or {}]
+    return Reading(parsed.get("text") or "", tuple(
+        (aspect_of(intent.get("name")), float(intent.get("confidence") or 0.0))
+        for intent in ranking if intent.get("name") != FALLBACK_INTENT))
+
+
+def readings_of(tracker: Tracker) -> List[Reading]:
+    message = tracker.latest_message
+    return [reading_of(question) for question in message.get(QUESTIONS_KEY) or [message]]
 
 
 def last_text_of(tracker: Tracker, intent: Text) -> Text:
@@ -101,28 +124,43 @@ def say(dispatcher: CollectingDispatcher, answer: Answer,
         text += "\n\nSource: " + "; ".join(f"“{t}”" for t in answer.source_titles)
     dispatcher.utter_message(text=text, buttons=buttons(answer.followups) + list(extra_buttons))
     subject = KNOWLEDGE.subject_names.get(answer.subject) if answer.subject else None
-    return [SlotSet("subject", subject), SlotSet("aspect", answer.aspect)]
+    aspect = answer.aspect if answer.aspect in KNOWLEDGE.aspects or answer.aspect == "career" \
+        else None
+    return [SlotSet("subject", subject), SlotSet("aspect", aspect)]
+
+
+def respond(dispatcher: CollectingDispatcher, tracker: Tracker,
+            extra_buttons: List[Dict[Text, Text]] = ()) -> List[EventType]:
+    """Reply to the latest message, each of its questions in turn (KnowledgeBase.respond)."""
+    answer = KNOWLEDGE.respond(tracker.latest_message.get("text") or "", readings_of(tracker),
+                               conversation_subject(tracker))
+    if answer.kind == SUGGESTED:
+        dispatcher.utter_message(text=answer.text or SUGGESTIONS, buttons=buttons(answer.followups))
+        return []
+    if answer.kind == DECLINED:
+        if tracker.latest_message.get("intent", {}).get("name") == OUT_OF_SCOPE_INTENT:
+            dispatcher.utter_message(response="utter_out_of_scope")
+        else:
+            dispatcher.utter_message(text=NOT_UNDERSTOOD, buttons=buttons(STARTERS))
+        return []
+    return say(dispatcher, answer, extra_buttons)
 
 
 class ActionAnswerQuestion(Action):
-    """Answers a question on one aspect, or a follow-up that switches KPO/BPO."""
+    """Answers the questions of a message, or a follow-up that switches KPO/BPO."""
 
     def name(self) -> Text:
         return "action_answer_question"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[Text, Any]) -> List[EventType]:
-        intent = tracker.latest_message.get("intent", {}).get("name")
+        if tracker.latest_message.get("intent", {}).get("name") != "switch_subject":
+            return respond(dispatcher, tracker)
         previous = tracker.get_slot("aspect")
-        if intent == "switch_subject" and previous == "career":  # "and for KPO?" after advice
-            background = last_text_of(tracker, "ask_career")
+        if previous == "career":  # "and for KPO?" after advice
+            background = last_text_of(tracker, CAREER_INTENT)
             return say(dispatcher, KNOWLEDGE.career_advice(background, subject_of(tracker)))
-        if intent in ASPECT_OF_INTENT:
-            aspect = ASPECT_OF_INTENT[intent]
-        elif previous in KNOWLEDGE.aspects:  # switch_subject: same question, other subject
-            aspect = previous
-        else:
-            aspect = "definition"
+        aspect = previous if previous in KNOWLEDGE.aspects else "definition"
         return say(dispatcher, KNOWLEDGE.answer(aspect, subject_of(tracker)))
 
 
@@ -137,24 +175,16 @@ class ActionAnswerCareer(Action):
         text = tracker.latest_message.get("text") or ""
         # Someone who says nothing about themselves may like the advisor to ask.
         offer = [] if KNOWLEDGE.background_in(text) else [HELP_ME_DECIDE]
-        return say(dispatcher, KNOWLEDGE.career_advice(text, subject_of(tracker)), offer)
+        return respond(dispatcher, tracker, offer)
 
 
 class ActionAnswerFreeText(Action):
-    """For messages NLU could not classify: search the facts, answer, suggest or decline."""
+    """For messages NLU could not classify or found off-topic: an answer or an honest "my
+    sources don't cover ..." when they are about outsourcing at all, else a polite decline."""
 
     def name(self) -> Text:
         return "action_answer_free_text"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[Text, Any]) -> List[EventType]:
-        result = KNOWLEDGE.search(tracker.latest_message.get("text") or "")
-        if result.candidates and result.confidence >= ANSWER_CONFIDENCE:
-            best = result.candidates[0]
-            return say(dispatcher, KNOWLEDGE.answer(best.aspect,
-                                               best.subject or subject_of(tracker)))
-        if result.candidates and result.confidence >= SUGGEST_CONFIDENCE:
-            dispatcher.utter_message(text=SUGGESTIONS, buttons=buttons(result.candidates))
-        else:
-            dispatcher.utter_message(text=NOT_UNDERSTOOD, buttons=buttons(STARTERS))
-        return []
+        return respond(dispatcher, tracker)

@@ -30,8 +30,12 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT, TEXT_TOK
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from actions.knowledge.questions import question_spans
+
 WEIGHTS_FILE = "weights.npz"
 VOCABULARY_FILE = "vocabulary.json"
+# Where a message's questions and their intent rankings go in the parse data (actions read it).
+QUESTIONS_KEY = "questions"
 
 
 def features(words: Sequence[Text], char_ngrams: Sequence[int] = (2, 5)) -> List[Text]:
@@ -167,10 +171,14 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
                execution_context: ExecutionContext) -> "LinearIntentClassifier":
         return cls(config, model_storage, resource)
 
+    @classmethod
+    def _words(cls, message: Message) -> List[Text]:
+        return cls._words_of(message.get(TEXT_TOKENS, []))
+
     @staticmethod
-    def _words(message: Message) -> List[Text]:
+    def _words_of(tokens: Sequence[Any]) -> List[Text]:
         """Lowercase lemmas of the words; punctuation says nothing of the intent here."""
-        lemmas = ((token.lemma or token.text).lower() for token in message.get(TEXT_TOKENS, []))
+        lemmas = ((token.lemma or token.text).lower() for token in tokens)
         return [lemma for lemma in lemmas if any(char.isalnum() for char in lemma)]
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -193,16 +201,43 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         if self._model is None:
             return messages
         for message in messages:
-            probabilities = self._model.probabilities(self._words(message))
-            order = np.argsort(-probabilities, kind="stable")
-            if self.config["ranking_length"] > 0:
-                order = order[:self.config["ranking_length"]]
-            confidences = probabilities.tolist()  # Python floats: numpy scalars are slow here
-            ranking = [{"name": self._model.intents[i], "confidence": confidences[i]}
-                       for i in order.tolist()]
+            ranking = self._ranking(self._words(message))
+            questions = self._questions(message)
+            # A message of several questions, or of a question in a paragraph about the writer:
+            # each question is read on its own, and the message takes the reading of its first
+            # question when that is surer than the whole message's.
+            if questions:
+                message.set(QUESTIONS_KEY, questions, add_to_output=True)
+                first = questions[0][INTENT_RANKING_KEY]
+                if first[0]["confidence"] > ranking[0]["confidence"]:
+                    ranking = first
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages
+
+    def _ranking(self, words: List[Text]) -> List[Dict[Text, Any]]:
+        probabilities = self._model.probabilities(words)
+        order = np.argsort(-probabilities, kind="stable")
+        if self.config["ranking_length"] > 0:
+            order = order[:self.config["ranking_length"]]
+        confidences = probabilities.tolist()  # Python floats: numpy scalars are slow here
+        return [{"name": self._model.intents[i], "confidence": confidences[i]}
+                for i in order.tolist()]
+
+    def _questions(self, message: Message) -> List[Dict[Text, Any]]:
+        """Each question of a message that holds more than one question, or more than a
+        question, with its own intent ranking; [] for a message that is one question."""
+        text = message.get(TEXT) or ""
+        spans = question_spans(text)
+        if spans == [(0, len(text))]:
+            return []
+        tokens = message.get(TEXT_TOKENS, [])
+        questions = []
+        for start, end in spans:
+            inside = [t for t in tokens if t.start >= start and t.end <= end]
+            questions.append({TEXT: text[start:end],
+                              INTENT_RANKING_KEY: self._ranking(self._words_of(inside))})
+        return questions
 
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,

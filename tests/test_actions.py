@@ -131,7 +131,7 @@ def test_free_text_answers_when_the_search_is_confident(text, expected):
 def test_free_text_offers_did_you_mean_buttons_when_unsure():
     message, events = run(ActionAnswerFreeText(),
                           tracker("nlu_fallback", "will robots take bpo jobs"))
-    assert message["text"].startswith("I'm not sure I understood")
+    assert message["text"].startswith("My sources may not cover that exactly: “will robots")
     assert 2 <= len(message["buttons"]) <= 3
     assert events == []
 
@@ -140,3 +140,27 @@ def test_free_text_declines_what_is_off_topic_without_quoting_facts():
     message, _ = run(ActionAnswerFreeText(), tracker("nlu_fallback", "what time is it in London"))
     assert message["text"].startswith("Sorry, I didn't understand")
     assert "Source" not in message["text"]
+
+
+def test_each_question_nlu_found_in_a_message_is_answered_in_one_message():
+    t = tracker("ask_definition", "what is bpo and what are its risks")
+    t.latest_message["questions"] = [
+        {"text": "what is bpo", "intent_ranking": [{"name": "ask_definition", "confidence": 0.9}]},
+        {"text": "what are its risks", "intent_ranking": [{"name": "ask_risks", "confidence": 0.8}]},
+    ]
+    message, events = run(ActionAnswerQuestion(), t)
+    assert "Business Process Outsourcing" in message["text"]
+    assert "dependency on the service provider" in message["text"]
+    assert slots(events) == {"subject": "BPO", "aspect": "risks"}
+
+
+def test_a_message_nlu_finds_off_topic_but_about_outsourcing_is_not_declined():
+    message, _ = run(ActionAnswerFreeText(),
+                     tracker("out_of_scope", "do call centres make you sign a bond"))
+    assert message["text"].startswith("My sources don't cover bonds")
+
+
+def test_a_message_nlu_finds_off_topic_is_declined_with_rasas_response():
+    dispatcher = CollectingDispatcher()
+    ActionAnswerFreeText().run(dispatcher, tracker("out_of_scope", "write me a poem"), {})
+    assert dispatcher.messages[0]["response"] == "utter_out_of_scope"

@@ -10,8 +10,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.nlu.tokenizers.tokenizer import Token
 from sklearn.feature_extraction.text import CountVectorizer
 
-from pipeline.intent_classifier import (LinearIntentClassifier, LinearIntentModel, features,
-                                        fit)
+from pipeline.intent_classifier import (QUESTIONS_KEY, LinearIntentClassifier, LinearIntentModel,
+                                        features, fit)
 
 EXAMPLES = {
     "ask_definition": ["what is kpo", "what is bpo", "define kpo", "kpo meaning",
@@ -102,3 +102,27 @@ def test_too_few_examples_to_calibrate_are_refused_with_a_reason(storage):
                              Message(data={**message("what is kpo").data, INTENT: "ask"})])
     with pytest.raises(ValueError, match="two examples or more"):
         classifier.train(training)
+
+
+def positioned(text: str) -> Message:
+    """A message with tokens at their real places in the text, as Rasa's tokenizers give them."""
+    import re
+    tokens = [Token(m.group(), m.start(), lemma=m.group().lower())
+              for m in re.finditer(r"\w+|[^\w\s]", text)]
+    return Message(data={TEXT: text, TEXT_TOKENS: tokens})
+
+
+def test_each_question_of_a_message_is_read_on_its_own(storage):
+    resource = Resource("intent_classifier_questions")
+    training = TrainingData([Message(data={**message(" ".join(words)).data, INTENT: intent})
+                             for words, intent in zip(TEXTS, INTENTS)])
+    classifier = LinearIntentClassifier.create({}, storage, resource, None)
+    classifier.train(training)
+    [parsed] = classifier.process([positioned("what is kpo and how much does a bpo job pay")])
+    questions = parsed.get(QUESTIONS_KEY)
+    assert [q[TEXT] for q in questions] == ["what is kpo", "how much does a bpo job pay"]
+    assert [q[INTENT_RANKING_KEY][0]["name"] for q in questions] == ["ask_definition",
+                                                                     "ask_salary"]
+    assert parsed.as_dict(only_output_properties=True)[QUESTIONS_KEY] == questions
+    [single] = classifier.process([positioned("what is kpo")])
+    assert single.get(QUESTIONS_KEY) is None

@@ -152,7 +152,7 @@ def test_where_the_sources_are_silent_the_answer_says_so_and_offers_the_nearest_
     pay = kb.answer("salary", "kpo")
     assert not pay.complete
     assert pay.text.startswith("My sources don't cover salary figures for KPO.")
-    assert "Rs. 10,000" in pay.text and "BPO" in pay.text
+    assert "Rs. 10000" in pay.text and "BPO" in pay.text
     companies = kb.answer("companies", "kpo")
     assert not companies.complete and "IBM" in companies.text
     assert "My sources don't cover" in companies.text
@@ -161,7 +161,7 @@ def test_where_the_sources_are_silent_the_answer_says_so_and_offers_the_nearest_
 
 def test_a_comparison_names_the_side_the_sources_are_silent_on(kb):
     pay = kb.answer("salary")
-    assert "Rs. 10,000" in pay.text and "My sources don't cover salary figures for KPO." in pay.text
+    assert "Rs. 10000" in pay.text and "My sources don't cover salary figures for KPO." in pay.text
     assert not pay.complete
     assert kb.answer("risks").complete
 
@@ -210,13 +210,13 @@ def test_career_advice_connects_a_healthcare_background_to_kpo(kb):
 def test_career_advice_for_computer_science_names_it_work_in_both_paths(kb):
     text = kb.career_advice("what jobs can I get after an M.Sc in computer science?").text
     assert "software companies" in text and "testing" in text and "IBM" in text
-    assert text.count("Rs. 10,000") == 1
+    assert text.count("Rs. 10000") == 1
 
 
 def test_career_advice_for_a_fresher_gives_bpo_eligibility_and_pay(kb):
     advice = kb.career_advice("I'm a fresher with a BA, can I get a BPO job?", "bpo")
     assert "graduation" in advice.text and "any stream" in advice.text
-    assert "Rs. 10,000" in advice.text and advice.complete
+    assert "Rs. 10000" in advice.text and advice.complete
 
 
 def test_career_advice_without_a_background_covers_both_paths(kb):

@@ -4,7 +4,9 @@ Plain Python with no Rasa in it, so it can be tested and reused on its own. It a
 - structured questions: `answer("risks", "kpo")`, an aspect and a subject;
 - comparisons: `answer("risks")`, both subjects side by side;
 - career questions in the user's words: `career_advice("I work in healthcare ...")`;
-- free text: `search("which is better, kpo or bpo?")`, facts ranked with a confidence.
+- free text: `search("which is better, kpo or bpo?")`, facts ranked with a confidence;
+- whole messages: `respond(text, readings)`, one reply to every question a message asks, as
+  NLU read them: a grounded answer, or "my sources don't cover ..." and what they do say.
 The knowledge itself lives in facts.yml; every answer keeps the facts (and so the source
 passages) it was composed from.
 """
@@ -52,6 +54,13 @@ class Followup:
     subject: Optional[str]
 
 
+# What kind of reply an Answer is (operators count them; the actions render the last two).
+ANSWERED = "answered"  # from the sources (where `complete` is False, with what they don't cover)
+NOT_COVERED = "not_covered"  # on this subject, but the sources don't cover what was asked
+SUGGESTIONS = "suggestions"  # unsure what was meant: `followups` are the likely questions
+DECLINED = "declined"  # not about this subject at all
+
+
 @dataclass
 class Answer:
     text: str
@@ -61,6 +70,7 @@ class Answer:
     followups: List[Followup] = field(default_factory=list)
     # False when the sources are silent on (part of) what was asked.
     complete: bool = True
+    kind: str = ANSWERED
 
     @property
     def source_titles(self) -> List[str]:
@@ -90,6 +100,40 @@ def _alias_pattern(aliases: Iterable[str]) -> "re.Pattern":
     # Longest first, so "knowledge process outsourcing" wins over a shorter alias inside it.
     alternatives = "|".join(re.escape(a.lower()) for a in sorted(aliases, key=len, reverse=True))
     return re.compile(rf"(?<![\w.])(?:{alternatives})(?!\w)")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How NLU read one question of a message: its text, and the aspects it may ask about with
+    their confidence, best first. "career" stands for a question about the user's own career,
+    None for anything that is no question about the knowledge (a greeting, something off-topic)."""
+
+    text: str
+    ranking: Tuple[Tuple[Optional[str], float], ...]
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Something people ask about this subject that the sources don't cover."""
+
+    id: str
+    label: str
+    pattern: "re.Pattern"
+    near: Tuple[str, ...]
+
+    def named_in(self, text: str) -> Optional[str]:
+        """How the gap is named in the user's words, or None; e.g. "my sources don't cover
+        Genpact" for a label "{alias}"."""
+        match = self.pattern.search(text.lower())
+        if not match:
+            return None
+        return self.label.format(alias=_display_name(match.group()))
+
+
+def _display_name(alias: str) -> str:
+    # Names of three letters or fewer are acronyms (TCS, EXL, UK); longer ones are names
+    # (Genpact, Pune).
+    return alias.upper() if len(alias) <= 3 else alias.title()
 
 
 @dataclass(frozen=True)
@@ -131,6 +175,9 @@ class KnowledgeBase:
                        tuple(b["facts"]))
             for b in data["career"]["backgrounds"]
         ]
+        self._topic_pattern = _alias_pattern(data["topic_words"])
+        self.gaps = [Gap(g["id"], g["label"], _alias_pattern(g["aliases"]), tuple(g["near"]))
+                     for g in data["gaps"]]
         self._index = _SearchIndex([self._search_text(fact) for fact in self.facts], lemmatizer)
         self._aspect_lemmas = {
             aspect: set(lemmatizer.content_lemmas(" ".join(spec["keywords"])))
@@ -198,12 +245,14 @@ class KnowledgeBase:
     def has_specific_facts(self, aspect: str, subject: str) -> bool:
         return any(fact.subject == subject for fact in self.facts_about(aspect, subject))
 
-    def answer(self, aspect: str, subject: Optional[str] = None) -> Answer:
+    def answer(self, aspect: str, subject: Optional[str] = None,
+               said: Sequence[Fact] = ()) -> Answer:
         """Answer a question on one aspect of one subject, or of both when subject is None or the
         aspect covers both by nature (a comparison, the history).
 
         When the sources say nothing on the aspect for that subject but do for the other, the
-        answer says so and gives what they say about the other.
+        answer says so and gives what they say about the other. Facts `said` already in the same
+        reply are left out, unless nothing else answers.
         """
         if aspect not in self.aspects:
             raise KeyError(f"unknown aspect {aspect!r}")
@@ -211,12 +260,14 @@ class KnowledgeBase:
             subject = None
         if not self.facts_about(aspect):
             return Answer(self._silent_on(aspect, subject) + " Here is what I can tell you:",
-                          aspect, subject, [], self.followups(aspect, subject), complete=False)
+                          aspect, subject, [], self.followups(aspect, subject), complete=False,
+                          kind=NOT_COVERED)
         facts = self.facts_about(aspect, subject)
         other = _other(subject)
         if subject and other and not self.has_specific_facts(aspect, subject) \
                 and self.has_specific_facts(aspect, other):
             return self._gap_answer(aspect, subject, other, facts)
+        facts = [fact for fact in facts if fact not in said] or facts
         paragraphs = [self.aspects[aspect]["intro"]] if "intro" in self.aspects[aspect] else []
         if "perspectives" in self.aspects[aspect]:
             paragraphs += self._by_perspective(facts, self.aspects[aspect]["perspectives"])
@@ -301,6 +352,140 @@ class KnowledgeBase:
                      for a in ("work", "skills", "qualifications")]
         return Answer("\n".join(paragraphs), "career", shown, _unique(facts), followups, complete)
 
+    # --- whole messages ----------------------------------------------------------------------
+
+    def on_topic(self, text: str) -> bool:
+        """Whether a message is about outsourcing at all: it names KPO or BPO, outsourcing, call
+        centres or the like."""
+        return bool(self._topic_pattern.search(text.lower()) or self.subjects_in(text))
+
+    def gaps_in(self, text: str) -> List[Tuple[Gap, str]]:
+        """What the text asks about that the sources don't cover, each with its name."""
+        found = [(gap, gap.named_in(text)) for gap in self.gaps]
+        return [(gap, name) for gap, name in found if name]
+
+    def respond(self, text: str, readings: Sequence[Reading] = (),
+                subject: Optional[str] = None) -> Answer:
+        """One reply to a whole message: each of its questions (`readings`, as NLU read them;
+        none: the text is one question NLU could not read) answered in turn. `subject` is the
+        conversation's, for questions that name none."""
+        alone = len(readings) <= 1
+        replies: List[Answer] = []
+        said: List[Fact] = []
+        for reading in readings or [Reading(text, ())]:
+            reply = self._respond_to(reading, text, subject, alone, said)
+            subject = reply.subject if reply.subject in SUBJECTS else subject
+            repeated = reply.facts and all(fact in said for fact in reply.facts)
+            if not repeated and all((r.aspect, r.subject) != (reply.aspect, reply.subject)
+                                    for r in replies):
+                replies.append(reply)
+                said += reply.facts
+        useful = [r for r in replies if r.kind in (ANSWERED, NOT_COVERED)]
+        if not alone:
+            useful = self._around_questions(text, readings, useful, replies, subject)
+        useful = useful or replies[:1]
+        return useful[0] if len(useful) == 1 else _joined(useful)
+
+    def _around_questions(self, text: str, readings: Sequence[Reading], useful: List[Answer],
+                          replies: List[Answer], subject: Optional[str]) -> List[Answer]:
+        """A long message's sentences around its questions may name what the sources don't
+        cover ("my employer outsourced my remote job"); and a message about outsourcing whose
+        questions ask nothing on their own ("is this right?") still gets an honest reply."""
+        unreported = [(gap, name) for gap, name in self.gaps_in(text)
+                      if all(name not in reply.text for reply in useful)]
+        names = [name for _, name in unreported]
+        if unreported and useful:
+            first = useful[0]
+            return [Answer(f"My sources don't cover {_listed(names)}.\n{first.text}", first.aspect,
+                           first.subject, first.facts, first.followups, False, first.kind)
+                    ] + useful[1:]
+        if unreported:
+            return [self._gap_reply(names, None, [a for gap, _ in unreported for a in gap.near],
+                                    subject)]
+        if useful or not self.on_topic(text):
+            return useful
+        suggested = [r for r in replies if r.kind == SUGGESTIONS]
+        return suggested[:1] or [self._not_covered(readings[0].text, subject)]
+
+    def _respond_to(self, reading: Reading, whole: str, context: Optional[str], alone: bool,
+                    said: Sequence[Fact]) -> Answer:
+        """The reply to one question; `alone` when it is the message's only question, whose
+        other sentences tell of the writer (their background, what worries them)."""
+        named = self.subjects_in(reading.text) or (self.subjects_in(whole) if alone else [])
+        subject = (named[0] if len(named) == 1 else None) if named else context
+        general = not named and bool(OUTSOURCING.search(reading.text.lower()))
+        aspect, confidence = reading.ranking[0] if reading.ranking else (None, 0.0)
+        runner_up, runner_up_confidence = (reading.ranking[1] if len(reading.ranking) > 1
+                                           else (None, 0.0))
+        on_topic = self.on_topic(reading.text) or (alone and self.on_topic(whole))
+        if aspect is None and confidence >= SURE and not on_topic:  # off-topic, NLU is sure
+            return Answer("", "none", None, [], [], False, DECLINED)
+        found = self.search(reading.text)
+        answer = None
+        if self._asks_about_career(whole if alone else reading.text, aspect, confidence):
+            answer = self.career_advice(whole if alone else reading.text, subject)
+        elif aspect in self.aspects and (confidence >= SURE or (
+                confidence >= LEANING and confidence - runner_up_confidence >= LEAD)):
+            answer = self.answer(_general(aspect, general), subject, said)
+            if confidence < SURE and runner_up in self.aspects and runner_up != aspect:
+                offered = Followup(self.question(runner_up, answer.subject), runner_up,
+                                   answer.subject)
+                others = [f for f in answer.followups if f.aspect != runner_up]
+                answer.followups = [offered] + others[:2]
+        elif found.candidates and found.confidence >= SEARCH_ANSWER:
+            best = found.candidates[0]
+            answer = self.answer(_general(best.aspect, general), best.subject or subject, said)
+        gaps = self.gaps_in(whole if alone else reading.text)
+        if gaps:
+            return self._gap_reply([name for _, name in gaps], answer,
+                                   [a for gap, _ in gaps for a in gap.near], subject)
+        if answer is not None:
+            return answer
+        likely = found.candidates if found.confidence >= SEARCH_SUGGEST else []
+        if on_topic:
+            if likely:
+                text = (f"My sources may not cover that exactly: “{_quoted(reading.text)}”. "
+                        f"Did you mean one of these?")
+                return Answer(text, "none", subject, [], likely, False, SUGGESTIONS)
+            return self._not_covered(reading.text, subject)
+        if likely:
+            return Answer("", "none", subject, [], likely, False, SUGGESTIONS)
+        return Answer("", "none", None, [], [], False, DECLINED)
+
+    def _asks_about_career(self, text: str, aspect: Optional[str], confidence: float) -> bool:
+        """A question about the user's own career: NLU says so, or the user tells of their
+        background (a degree, a field) and asks what a career question would ask."""
+        if aspect == "career":
+            return True
+        return bool(self.background_in(text) and PERSONAL.search(text.lower())) and (
+            aspect in CAREER_ASPECTS or confidence < SURE)
+
+    def _gap_reply(self, names: List[str], answer: Optional[Answer], near: List[str],
+                   subject: Optional[str]) -> Answer:
+        """"My sources don't cover <names>", then the nearest answer the sources give."""
+        if answer is not None and not answer.facts:  # an aspect the sources never touch
+            names.append(self.aspects[answer.aspect]["label"])
+            answer = None
+        if answer is None:
+            aspect = next((a for a in near if self.facts_about(a)), "definition")
+            answer = self.answer(aspect, subject)
+        if answer.aspect in self.aspects:
+            lead = f"Here is what they say on “{self.question(answer.aspect, answer.subject)}”"
+        else:
+            lead = "Here is what they say that bears on it"
+        text = f"My sources don't cover {_listed(_unique(names))}. {lead}:\n{answer.text}"
+        return Answer(text, answer.aspect, answer.subject, answer.facts, answer.followups,
+                      complete=False, kind=NOT_COVERED)
+
+    def _not_covered(self, question: str, subject: Optional[str]) -> Answer:
+        """An on-topic question that nothing in the sources answers: say so, naming it, and
+        offer what they do answer."""
+        text = (f"My sources don't cover that: “{_quoted(question)}”. They are two articles on "
+                f"KPO and BPO; here is what they can answer:")
+        followups = [Followup(self.question("definition", subject), "definition", subject)]
+        followups += self.followups("definition", subject, limit=2)
+        return Answer(text, "none", subject, [], followups, complete=False, kind=NOT_COVERED)
+
     # --- free text ---------------------------------------------------------------------------
 
     def _search_text(self, fact: Fact) -> str:
@@ -339,6 +524,52 @@ class KnowledgeBase:
         lemmas = set(terms)
         # Ties keep the fact's first aspect.
         return max(fact.aspects, key=lambda aspect: len(lemmas & self._aspect_lemmas[aspect]))
+
+
+# NLU's confidence at which the aspect it reads is answered; below it, a reading still leading the
+# runner-up by LEAD is answered from LEANING up, with the runner-up offered as a button.
+SURE = 0.4
+LEANING = 0.2
+LEAD = 0.15
+# Free-text search confidence (SearchResult) at which its best fact answers a question NLU could
+# not read, and at which its candidates are offered.
+SEARCH_ANSWER = 0.75
+SEARCH_SUGGEST = 0.3
+# The aspects a question about one's own career asks under other names ("is kpo good for me?").
+CAREER_ASPECTS = ("deciding", "future", "qualifications", "india", "trends")
+# Words that make a question about the one asking ("I", "my"), or about a career after a degree.
+PERSONAL = re.compile(r"\b(?:i|i'm|im|i've|ive|me|my|mine|myself|we|our|us|job after|jobs after|"
+                      r"career after|scope after|fresher|freshers)\b")
+OUTSOURCING = re.compile(r"\boutsourc")
+MAX_QUOTED_WORDS = 14
+
+
+def _general(aspect: str, general: bool) -> str:
+    """"What is outsourcing?" asks for outsourcing in general, not for KPO's and BPO's forms."""
+    return "outsourcing" if general and aspect == "definition" else aspect
+
+
+def _listed(names: List[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _quoted(question: str) -> str:
+    """A question as the user wrote it, shortened, without numbers (a reply states no figure
+    the sources don't give, not even one the user wrote)."""
+    words = [w for w in question.split() if not any(c.isdigit() for c in w)]
+    shortened = " ".join(words[:MAX_QUOTED_WORDS]).strip(" ?.!,;:")
+    return shortened + ("…" if len(words) > MAX_QUOTED_WORDS else "")
+
+
+def _joined(answers: List[Answer]) -> Answer:
+    """The answers to a message's questions, as one reply."""
+    answered = {a.aspect for a in answers}
+    last = answers[-1]
+    followups = [f for a in reversed(answers) for f in a.followups if f.aspect not in answered]
+    return Answer("\n\n".join(a.text for a in answers), last.aspect, last.subject,
+                  _unique(f for a in answers for f in a.facts), _unique(followups)[:3],
+                  all(a.complete for a in answers),
+                  ANSWERED if any(a.kind == ANSWERED for a in answers) else NOT_COVERED)
 
 
 def _other(subject: Optional[str]) -> Optional[str]:
