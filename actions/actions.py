@@ -93,7 +93,12 @@ def reading_of(parsed: Dict[Text, Any]) -> Reading:
 
 def readings_of(tracker: Tracker) -> List[Reading]:
     message = tracker.latest_message
-    return [reading_of(question) for question in message.get(QUESTIONS_KEY) or [message]]
+    questions = message.get(QUESTIONS_KEY) or [message]
+    if len(questions) == 1:
+        # One question in a paragraph: the message's intent is the surer of the question's own
+        # and the whole paragraph's (pipeline/intent_classifier.py).
+        return [reading_of({**message, "text": questions[0].get("text")})]
+    return [reading_of(question) for question in questions]
 
 
 def last_text_of(tracker: Tracker, intent: Text) -> Text:

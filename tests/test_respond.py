@@ -132,3 +132,35 @@ def test_what_the_background_of_a_long_message_names_is_reported_too(kb):
                                Reading("What is the future of outsourcing?", (("future", 0.9),))])
     assert answer.text.startswith("My sources don't cover working from home")
     assert "blend of BPO and KPO" in answer.text
+
+
+def test_pros_and_cons_are_both_answered(kb):
+    text = "what are the advantages/disadvantages of outsourcing for a small company"
+    answer = kb.respond(text, read(text, ("risks", 0.7)))
+    assert "intellectual property" in answer.text and "cost savings" in answer.text
+
+
+def test_why_work_goes_to_india_gives_where_it_goes_and_why_businesses_outsource(kb):
+    text = "why do american firms send work to india"
+    answer = kb.respond(text, read(text, ("location", 0.7)))
+    assert "foreign countries" in answer.text and "cost savings" in answer.text
+
+
+def test_an_answer_to_a_question_of_words_the_knowledge_never_uses_is_hedged(kb):
+    text = "are bpos that bad"
+    answer = kb.respond(text, read(text, ("definition", 0.6)))
+    assert answer.text.startswith("My sources may not cover exactly what you asked (“are bpos "
+                                  "that bad”)")
+    assert "Business Process Outsourcing" in answer.text
+    plain = kb.respond("what is bpo", read("what is bpo", ("definition", 0.9)))
+    assert plain.text.startswith("BPO stands for")
+
+
+def test_a_question_about_call_centres_is_about_bpo(kb):
+    assert kb.subjects_in("how will ai change call centres") == ["bpo"]
+
+
+def test_a_career_after_a_degree_is_a_career_question_without_an_i(kb):
+    text = "Why BPO after engineering?"
+    answer = kb.respond(text, read(text, ("deciding", 0.3)))
+    assert answer.aspect == "career" and "software companies" in answer.text

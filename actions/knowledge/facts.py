@@ -426,7 +426,8 @@ class KnowledgeBase:
             answer = self.career_advice(whole if alone else reading.text, subject)
         elif aspect in self.aspects and (confidence >= SURE or (
                 confidence >= LEANING and confidence - runner_up_confidence >= LEAD)):
-            answer = self.answer(_general(aspect, general), subject, said)
+            answer = self._with_paired(reading.text, self.answer(_general(aspect, general),
+                                                                 subject, said), said)
             if confidence < SURE and runner_up in self.aspects and runner_up != aspect:
                 offered = Followup(self.question(runner_up, answer.subject), runner_up,
                                    answer.subject)
@@ -434,8 +435,11 @@ class KnowledgeBase:
                 answer.followups = [offered] + others[:2]
         elif found.candidates and found.confidence >= SEARCH_ANSWER:
             best = found.candidates[0]
-            answer = self.answer(_general(best.aspect, general), best.subject or subject, said)
+            answer = self._with_paired(reading.text, self.answer(
+                _general(best.aspect, general), best.subject or subject, said), said)
         gaps = self.gaps_in(whole if alone else reading.text)
+        if answer is not None and not gaps and answer.aspect in self.aspects:
+            answer = self._hedged(reading.text, answer)
         if gaps:
             return self._gap_reply([name for _, name in gaps], answer,
                                    [a for gap, _ in gaps for a in gap.near], subject)
@@ -457,8 +461,41 @@ class KnowledgeBase:
         background (a degree, a field) and asks what a career question would ask."""
         if aspect == "career":
             return True
-        return bool(self.background_in(text) and PERSONAL.search(text.lower())) and (
+        background = self.background_in(text)
+        if not background:
+            return False
+        lowered = text.lower()
+        # "why BPO after engineering?": a career after the background, said without "I".
+        after = re.search(r"\bafter\s+(?:(?:my|a|an|the|doing|completing)\s+)?"
+                          + background.pattern.pattern, lowered)
+        return bool(PERSONAL.search(lowered) or after) and (
             aspect in CAREER_ASPECTS or confidence < SURE)
+
+    def _with_paired(self, question: str, answer: Answer, said: Sequence[Fact]) -> Answer:
+        """The answer, and that of an aspect the question also names by one of the words in
+        the aspect's `also_when` ("pros and cons", "why ... outsourced to India")."""
+        words = set(re.findall(r"[a-z]+", question.lower()))
+        paired = [other for other, cues in self.aspects[answer.aspect].get("also_when", {}).items()
+                  if words & set(cues)]
+        if not paired:
+            return answer
+        return _joined([answer] + [self.answer(other, answer.subject, list(said) + answer.facts)
+                                   for other in paired])
+
+    def _hedged(self, question: str, answer: Answer) -> Answer:
+        """The answer, led by "my sources may not cover exactly that" when most of the question's
+        words are words the knowledge never uses ("are bpos that bad?"): the answer is the
+        nearest the sources give, not necessarily what was asked."""
+        rest = self._without_subject_names(question)
+        # Words of other scripts (Hindi in Devanagari) are words the knowledge never uses.
+        terms = self._index.terms(rest) + NON_LATIN_WORD.findall(rest)
+        unknown = [term for term in terms if not self._index.knows(term)]
+        if not terms or len(unknown) / len(terms) <= MOSTLY_UNKNOWN:
+            return answer
+        lead = (f"My sources may not cover exactly what you asked (“{_quoted(question)}”). "
+                f"Here is what they say on “{self.question(answer.aspect, answer.subject)}”:")
+        return Answer(f"{lead}\n{answer.text}", answer.aspect, answer.subject, answer.facts,
+                      answer.followups, False, answer.kind)
 
     def _gap_reply(self, names: List[str], answer: Optional[Answer], near: List[str],
                    subject: Optional[str]) -> Answer:
@@ -536,12 +573,15 @@ LEAD = 0.15
 SEARCH_ANSWER = 0.75
 SEARCH_SUGGEST = 0.3
 # The aspects a question about one's own career asks under other names ("is kpo good for me?").
-CAREER_ASPECTS = ("deciding", "future", "qualifications", "india", "trends")
+CAREER_ASPECTS = ("future", "qualifications", "india", "trends")
 # Words that make a question about the one asking ("I", "my"), or about a career after a degree.
 PERSONAL = re.compile(r"\b(?:i|i'm|im|i've|ive|me|my|mine|myself|we|our|us|job after|jobs after|"
                       r"career after|scope after|fresher|freshers)\b")
 OUTSOURCING = re.compile(r"\boutsourc")
 MAX_QUOTED_WORDS = 14
+# The share of a question's words unknown to the knowledge above which an answer is hedged.
+MOSTLY_UNKNOWN = 0.5
+NON_LATIN_WORD = re.compile(r"[^\W\d_a-zA-Z]{2,}")
 
 
 def _general(aspect: str, general: bool) -> str:
@@ -615,6 +655,9 @@ class _SearchIndex:
                 lemma = nearest[0] if nearest else lemma
             terms.append(lemma)
         return terms
+
+    def knows(self, term: str) -> bool:
+        return term in self._idf
 
     def rank(self, terms: List[str]) -> List[Tuple[int, float]]:
         scores = []

@@ -13,11 +13,15 @@ OPENERS = (
     "what whats what's wat wht how why which who whom whose where when is are am was were can "
     "could do does did should shall will would may might has have tell explain define describe "
     "list give compare name suggest kindly pls plz please any kya kaise kaisa kitna kitni kyun "
-    "kaun konsa kab batao bataye"
+    "kaun konsa kab batao bataye "
+    # Titles and exam questions open with what they ask about: "Difference between BPO & KPO".
+    "difference differences meaning definition advantages disadvantages benefits merits demerits "
+    "pros cons scope future salary types role importance features"
 ).split()
-# A clause ends at a line break, a "?" or "!", or a "." before a space: "kpo?what is bpo" is two
+# A clause ends at a line break, a "?" or "!", a "." before a space, or a dash, bar or colon
+# between words ("Difference between BPO & KPO – What's best for you?"): "kpo?what is bpo" is two
 # clauses, "after M.Sc computer science" one.
-CLAUSE = re.compile(r"(?:[^.!?\n]|\.(?=\S))+[.!?]*")
+CLAUSE = re.compile(r"(?:[^.!?\n|:–—-]|\.(?=\S)|[:–—-](?!\s))+[.!?|:–—-]*")
 # Inside a clause, a new question starts after "and", "also", "&", ";" or "," when the words that
 # follow open a question: "what is bpo and what are its advantages", "define kpo and list ...".
 OPENER = "|".join(re.escape(word) for word in sorted(OPENERS, key=len, reverse=True))
