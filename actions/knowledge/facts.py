@@ -424,6 +424,8 @@ class KnowledgeBase:
         answer = None
         if self._asks_about_career(whole if alone else reading.text, aspect, confidence):
             answer = self.career_advice(whole if alone else reading.text, subject)
+            if aspect == "deciding":  # "which is better for me?": it depends on the person
+                answer.text = f"{self.aspects[aspect]['intro']}\n{answer.text}"
         elif aspect in self.aspects and (confidence >= SURE or (
                 confidence >= LEANING and confidence - runner_up_confidence >= LEAD)):
             answer = self._with_paired(reading.text, self.answer(_general(aspect, general),
@@ -487,6 +489,8 @@ class KnowledgeBase:
         words are words the knowledge never uses ("are bpos that bad?"): the answer is the
         nearest the sources give, not necessarily what was asked."""
         rest = self._without_subject_names(question)
+        for background in self.backgrounds:  # "i did btech cse": known to the career advice
+            rest = background.pattern.sub(" ", rest)
         # Words of other scripts (Hindi in Devanagari) are words the knowledge never uses.
         terms = self._index.terms(rest) + NON_LATIN_WORD.findall(rest)
         unknown = [term for term in terms if not self._index.knows(term)]
@@ -573,7 +577,7 @@ LEAD = 0.15
 SEARCH_ANSWER = 0.75
 SEARCH_SUGGEST = 0.3
 # The aspects a question about one's own career asks under other names ("is kpo good for me?").
-CAREER_ASPECTS = ("future", "qualifications", "india", "trends")
+CAREER_ASPECTS = ("deciding", "future", "qualifications", "india", "trends")
 # Words that make a question about the one asking ("I", "my"), or about a career after a degree.
 PERSONAL = re.compile(r"\b(?:i|i'm|im|i've|ive|me|my|mine|myself|we|our|us|job after|jobs after|"
                       r"career after|scope after|fresher|freshers)\b")
