@@ -35,11 +35,12 @@ RASA_OPTIONS := $${ASSISTANT_API_JWT_SECRET:+--enable-api --jwt-secret "$$ASSIST
 .PHONY: install train run shell test test-scale haproxy compare-nlp bench clean
 
 install: $(BIN)/.installed
-$(BIN)/.installed: requirements.txt
+$(BIN)/.installed: requirements.txt requirements-nodeps.txt
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 is required (python3.10 not found)"; exit 1; }
 	$(PYTHON310) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==24.0
 	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -r requirements-nodeps.txt
 	touch $@
 
 $(SPACY_PIPELINE)/config.cfg: $(BIN)/.installed actions/knowledge/language.py

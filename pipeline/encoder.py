@@ -10,7 +10,8 @@ Speed: every matmul is one BLAS call over the whole batch (no Python loop over t
 are one fused matmul per layer, and all weights are float32, contiguous and pre-transposed at
 load time. The word-embedding table (47 MB of the 87 MB) stays memory-mapped from the
 safetensors file: only the rows of tokens actually seen are paged in, and the pages are shared
-between processes.
+between processes. Matmuls this small gain nothing from OpenBLAS's threads (one sentence took
+17-20 ms on one thread and no less on two here), so a server may set OPENBLAS_NUM_THREADS=1.
 
 This module imports nothing from Rasa.
 """
@@ -18,14 +19,15 @@ import json
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from scipy.special import erf
 from tokenizers import Tokenizer
 
 MAX_TOKENS = 128  # What the model was trained on (sentence-transformers itself allows 256).
-DTYPES = {"F32": np.float32, "F16": np.float16, "BF16": None, "I64": np.int64}
+BATCH_SIZE = 32  # Bounds the attention scores' memory: batch * 12 heads * tokens² floats.
+DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
 
 
 def default_model_dir() -> Path:
@@ -54,9 +56,9 @@ def read_safetensors(path: Union[str, Path]) -> Dict[str, np.ndarray]:
         if dtype is None:
             raise ValueError(f"{path}: tensor {name} has unsupported dtype {info['dtype']}")
         start, _ = info["data_offsets"]
-        tensors[name] = np.memmap(
-            path, dtype=np.dtype(dtype).newbyteorder("<"), mode="r", offset=8 + header_size + start, shape=tuple(info["shape"])
-        )
+        offset, shape = 8 + header_size + start, tuple(info["shape"])
+        little_endian = np.dtype(dtype).newbyteorder("<")
+        tensors[name] = np.memmap(path, little_endian, mode="r", offset=offset, shape=shape)
     return tensors
 
 
@@ -99,12 +101,20 @@ def gelu(x: np.ndarray) -> np.ndarray:
 class SentenceEncoder:
     """all-MiniLM-L6-v2 sentence embeddings: 384 floats a text, L2-normalised."""
 
-    def __init__(self) -> None:
-        self.tokenizer: Optional[Tokenizer] = None
-        self.layers: List[Layer] = []
+    tokenizer: Tokenizer
+    heads: int
+    eps: float
+    word_embeddings: np.ndarray  # (vocabulary, hidden); memory-mapped when stored as float32.
+    position_embeddings: np.ndarray  # (max_tokens, hidden)
+    token_type_embedding: np.ndarray  # (hidden,): every token is of type 0.
+    emb_ln_g: np.ndarray
+    emb_ln_b: np.ndarray
+    layers: List[Layer]
 
     @classmethod
-    def load(cls, model_dir: Optional[Union[str, Path]] = None, max_tokens: int = MAX_TOKENS) -> "SentenceEncoder":
+    def load(
+        cls, model_dir: Optional[Union[str, Path]] = None, max_tokens: int = MAX_TOKENS
+    ) -> "SentenceEncoder":
         """Load tokenizer and weights from `model_dir` (default: the installed package's)."""
         model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
         config = json.loads((model_dir / "config.json").read_text())
@@ -112,6 +122,9 @@ class SentenceEncoder:
         if config.get("hidden_act") != "gelu" or not pooling.get("pooling_mode_mean_tokens"):
             raise ValueError(f"{model_dir}: expected a BERT with GELU and mean pooling")
 
+        positions = int(config["max_position_embeddings"])
+        if not 2 <= max_tokens <= positions:
+            raise ValueError(f"max_tokens must be between 2 and {positions}")
         self = cls()
         self.heads = int(config["num_attention_heads"])
         self.eps = float(config["layer_norm_eps"])
@@ -123,11 +136,16 @@ class SentenceEncoder:
         w = read_safetensors(model_dir / "model.safetensors")
         words = w["embeddings.word_embeddings.weight"]
         # Float32 stays mapped (only looked-up rows are read); other dtypes are converted once.
-        self.word_embeddings = words if words.dtype == np.float32 else as_float32(words)
-        self.position_embeddings = as_float32(w["embeddings.position_embeddings.weight"][:max_tokens])
+        if words.dtype == np.float32:
+            self.word_embeddings = words.view(np.ndarray)
+        else:
+            self.word_embeddings = as_float32(words)
+        positions_used = w["embeddings.position_embeddings.weight"][:max_tokens]
+        self.position_embeddings = as_float32(positions_used)
         self.token_type_embedding = as_float32(w["embeddings.token_type_embeddings.weight"][0])
         self.emb_ln_g = as_float32(w["embeddings.LayerNorm.weight"])
         self.emb_ln_b = as_float32(w["embeddings.LayerNorm.bias"])
+        self.layers = []
         for i in range(int(config["num_hidden_layers"])):
             p = f"encoder.layer.{i}."
             a = p + "attention."
@@ -155,34 +173,47 @@ class SentenceEncoder:
         """Length of one embedding (384)."""
         return int(self.word_embeddings.shape[1])
 
-    def tokenize(self, texts: Sequence[str]) -> "tuple[np.ndarray, np.ndarray]":
+    def tokenize(self, texts: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
         """Token ids and attention mask, (n, longest) int64 each, padded on the right."""
         encodings = self.tokenizer.encode_batch(list(texts))
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         return ids, mask
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Embeddings of `texts`: (n, 384) float32, each row of unit length."""
+    def encode(self, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
+        """Embeddings of `texts`: (n, 384) float32, each row of unit length, in input order.
+
+        Texts are encoded longest first in batches of `batch_size` (as sentence-transformers
+        does), so that each batch is padded little and the attention scores stay small.
+        """
         if isinstance(texts, str):
             raise TypeError("encode takes a list of texts, not one string")
-        if len(texts) == 0:
-            return np.zeros((0, self.dimension), dtype=np.float32)
+        texts = list(texts)
+        embeddings = np.empty((len(texts), self.dimension), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        for start in range(0, len(order), batch_size):
+            chosen = order[start : start + batch_size]
+            embeddings[chosen] = self.encode_batch([texts[i] for i in chosen])
+        return embeddings
+
+    def encode_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """Embeddings of one batch, padded to its longest text."""
         ids, mask = self.tokenize(texts)
         hidden = self.forward(ids, mask)
         # Mean over the real tokens (1_Pooling/config.json), then unit length (2_Normalize).
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return as_float32(pooled / np.maximum(norms, 1e-12))
+        return pooled / np.maximum(norms, 1e-12)
 
     def forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """BertModel's last hidden state, (n, tokens, 384), for padded ids and their mask."""
         n, length = ids.shape
         hidden_size, heads = self.dimension, self.heads
         head_size = hidden_size // heads
-        x = self.word_embeddings[ids] + self.position_embeddings[:length] + self.token_type_embedding
-        x = layer_norm(x, self.emb_ln_g, self.emb_ln_b, self.eps).reshape(n * length, hidden_size)
+        x = self.word_embeddings[ids] + self.position_embeddings[:length]
+        x = layer_norm(x + self.token_type_embedding, self.emb_ln_g, self.emb_ln_b, self.eps)
+        x = x.reshape(n * length, hidden_size)
         # Padding keys get the most negative float added, so softmax gives them exactly zero.
         mask_bias = ((1.0 - mask[:, None, None, :]) * np.finfo(np.float32).min).astype(np.float32)
         scale = np.float32(1 / np.sqrt(head_size))
@@ -194,7 +225,9 @@ class SentenceEncoder:
             probs = np.exp(scores, out=scores)
             probs /= probs.sum(axis=-1, keepdims=True)
             context = (probs @ v).transpose(0, 2, 1, 3).reshape(n * length, hidden_size)
-            x = layer_norm(context @ layer.out_w + layer.out_b + x, layer.ln1_g, layer.ln1_b, self.eps)
+            attended = context @ layer.out_w + layer.out_b + x
+            x = layer_norm(attended, layer.ln1_g, layer.ln1_b, self.eps)
             inner = gelu(x @ layer.ffn_in_w + layer.ffn_in_b)
-            x = layer_norm(inner @ layer.ffn_out_w + layer.ffn_out_b + x, layer.ln2_g, layer.ln2_b, self.eps)
+            fed = inner @ layer.ffn_out_w + layer.ffn_out_b + x
+            x = layer_norm(fed, layer.ln2_g, layer.ln2_b, self.eps)
         return x.reshape(n, length, hidden_size)

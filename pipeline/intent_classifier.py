@@ -16,7 +16,7 @@ types for the same reason).
 import json
 import math
 from collections import Counter
-from typing import Any, Dict, List, Optional, Sequence, Text
+from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -31,6 +31,8 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from actions.knowledge.questions import question_spans
+from pipeline.encoder import SentenceEncoder
+from pipeline.neighbours import NearestExamples, blend, indices
 
 WEIGHTS_FILE = "weights.npz"
 VOCABULARY_FILE = "vocabulary.json"
@@ -157,14 +159,21 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {"C": 2.0, "calibration_folds": 5, "char_ngrams": [2, 5], "random_seed": 42,
-                "ranking_length": LABEL_RANKING_LENGTH}
+                "ranking_length": LABEL_RANKING_LENGTH,
+                # Nearest training examples by meaning (pipeline/neighbours.py), asked about the
+                # messages whose best intent the linear model gives less than `neighbours_below`.
+                "neighbours": False, "neighbours_below": 0.6, "neighbours_weight": 0.5,
+                "neighbours_temperature": 0.05, "neighbours_similarity": 0.7}
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage,
-                 resource: Resource, model: Optional[LinearIntentModel] = None) -> None:
+                 resource: Resource, model: Optional[LinearIntentModel] = None,
+                 neighbours: Optional[NearestExamples] = None) -> None:
         self.config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
         self._model = model
+        self._neighbours = neighbours
+        self._encoder = SentenceEncoder.load() if neighbours is not None else None
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -193,30 +202,60 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
             [example.get(INTENT) for example in examples],
             regularisation=self.config["C"], folds=self.config["calibration_folds"],
             char_ngrams=self.config["char_ngrams"], random_seed=self.config["random_seed"])
+        if self.config["neighbours"]:
+            self._encoder = self._encoder or SentenceEncoder.load()
+            self._neighbours = NearestExamples.train(
+                self._encoder, [example.get(TEXT) for example in examples],
+                indices(self._model.intents, [example.get(INTENT) for example in examples]),
+                len(self._model.intents), self.config["neighbours_temperature"])
         with self._model_storage.write_to(self._resource) as directory:
             self._model.save(directory)
+            if self._neighbours is not None:
+                self._neighbours.save(directory)
         return self._resource
 
     def process(self, messages: List[Message]) -> List[Message]:
         if self._model is None:
             return messages
         for message in messages:
-            ranking = self._ranking(self._words(message))
-            questions = self._questions(message)
+            texts = [message.get(TEXT) or ""]
+            words = [self._words(message)]
+            spans = self._question_spans(message)
+            for start, end, inside in spans:
+                texts.append(texts[0][start:end])
+                words.append(self._words_of(inside))
+            rankings = [self._ranking(p) for p in self._probabilities(texts, words)]
+            ranking = rankings[0]
             # A message of several questions, or of a question in a paragraph about the writer:
             # each question is read on its own, and the message takes the reading of its first
             # question when that is surer than the whole message's.
-            if questions:
-                message.set(QUESTIONS_KEY, questions, add_to_output=True)
-                first = questions[0][INTENT_RANKING_KEY]
-                if first[0]["confidence"] > ranking[0]["confidence"]:
-                    ranking = first
+            if spans:
+                message.set(QUESTIONS_KEY, [{TEXT: text, INTENT_RANKING_KEY: r}
+                                            for text, r in zip(texts[1:], rankings[1:])],
+                            add_to_output=True)
+                if rankings[1][0]["confidence"] > ranking[0]["confidence"]:
+                    ranking = rankings[1]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages
 
-    def _ranking(self, words: List[Text]) -> List[Dict[Text, Any]]:
-        probabilities = self._model.probabilities(words)
+    def _probabilities(self, texts: List[Text], words: List[List[Text]]) -> List[np.ndarray]:
+        """Each text's intent probabilities: the linear model's, blended with the nearest
+        training examples' for the texts it is unsure of (when the model has them)."""
+        linear = [self._model.probabilities(w) for w in words]
+        if self._neighbours is None:
+            return linear
+        unsure = [i for i, p in enumerate(linear) if p.max() < self.config["neighbours_below"]]
+        if unsure:
+            best = self._neighbours.similarities(self._encoder.encode([texts[i] for i in unsure]))
+            for row, i in enumerate(unsure):
+                # Only a message close to some example in meaning is read by its neighbours.
+                if best[row].max() >= self.config["neighbours_similarity"]:
+                    near = self._neighbours.probabilities(best[row])
+                    linear[i] = blend(linear[i], near, self.config["neighbours_weight"])
+        return linear
+
+    def _ranking(self, probabilities: np.ndarray) -> List[Dict[Text, Any]]:
         order = np.argsort(-probabilities, kind="stable")
         if self.config["ranking_length"] > 0:
             order = order[:self.config["ranking_length"]]
@@ -224,27 +263,26 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         return [{"name": self._model.intents[i], "confidence": confidences[i]}
                 for i in order.tolist()]
 
-    def _questions(self, message: Message) -> List[Dict[Text, Any]]:
-        """Each question of a message that holds more than one question, or more than a
-        question, with its own intent ranking; [] for a message that is one question."""
+    def _question_spans(self, message: Message) -> List[Tuple[int, int, List[Any]]]:
+        """The questions of a message that holds more than one question, or more than a
+        question, each with its tokens; [] for a message that is one question."""
         text = message.get(TEXT) or ""
         spans = question_spans(text)
         if spans == [(0, len(text))]:
             return []
         tokens = message.get(TEXT_TOKENS, [])
-        questions = []
-        for start, end in spans:
-            inside = [t for t in tokens if t.start >= start and t.end <= end]
-            questions.append({TEXT: text[start:end],
-                              INTENT_RANKING_KEY: self._ranking(self._words_of(inside))})
-        return questions
+        return [(start, end, [t for t in tokens if t.start >= start and t.end <= end])
+                for start, end in spans]
 
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any) -> "LinearIntentClassifier":
+        neighbours = None
         try:
             with model_storage.read_from(resource) as directory:
                 model = LinearIntentModel.load(directory)
+                if config.get("neighbours") and NearestExamples.exists(directory):
+                    neighbours = NearestExamples.load(directory)
         except ValueError:  # Rasa's way of saying the component was never trained
             model = None
-        return cls(config, model_storage, resource, model)
+        return cls(config, model_storage, resource, model, neighbours)
