@@ -163,7 +163,11 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
                 # Nearest training examples by meaning (pipeline/neighbours.py), asked about the
                 # messages whose best intent the linear model gives less than `neighbours_below`.
                 "neighbours": False, "neighbours_below": 0.6, "neighbours_weight": 0.5,
-                "neighbours_temperature": 0.05, "neighbours_similarity": 0.7}
+                "neighbours_temperature": 0.05, "neighbours_similarity": 0.7,
+                # Intents of a word or two ("thanks", "help") that a message of
+                # `long_message_words` words or more never is: a paragraph that mentions
+                # needing help is a question.
+                "short_intents": [], "long_message_words": 20}
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage,
                  resource: Resource, model: Optional[LinearIntentModel] = None,
@@ -172,6 +176,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         self._model_storage = model_storage
         self._resource = resource
         self._model = model
+        self._short = self._short_intents_of(model)
         self._neighbours = neighbours
         self._encoder = SentenceEncoder.load() if neighbours is not None else None
 
@@ -202,6 +207,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
             [example.get(INTENT) for example in examples],
             regularisation=self.config["C"], folds=self.config["calibration_folds"],
             char_ngrams=self.config["char_ngrams"], random_seed=self.config["random_seed"])
+        self._short = self._short_intents_of(self._model)
         if self.config["neighbours"]:
             self._encoder = self._encoder or SentenceEncoder.load()
             self._neighbours = NearestExamples.train(
@@ -242,7 +248,10 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
     def _probabilities(self, texts: List[Text], words: List[List[Text]]) -> List[np.ndarray]:
         """Each text's intent probabilities: the linear model's, blended with the nearest
         training examples' for the texts it is unsure of (when the model has them)."""
-        linear = [self._model.probabilities(w) for w in words]
+        # The message's length decides, for its questions too: "Any suggestions?" after a
+        # paragraph about one's job asks for advice on it.
+        linear = [self._without_short_intents(self._model.probabilities(w), len(words[0]))
+                  for w in words]
         if self._neighbours is None:
             return linear
         unsure = [i for i, p in enumerate(linear) if p.max() < self.config["neighbours_below"]]
@@ -254,6 +263,16 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
                     near = self._neighbours.probabilities(best[row])
                     linear[i] = blend(linear[i], near, self.config["neighbours_weight"])
         return linear
+
+    def _short_intents_of(self, model: Optional[LinearIntentModel]) -> np.ndarray:
+        intents = model.intents if model else []
+        return np.array([intent in self.config["short_intents"] for intent in intents], bool)
+
+    def _without_short_intents(self, probabilities: np.ndarray, length: int) -> np.ndarray:
+        if length < self.config["long_message_words"] or not self._short.any():
+            return probabilities
+        kept = np.where(self._short, 0.0, probabilities)
+        return kept / kept.sum() if kept.sum() > 0 else probabilities
 
     def _ranking(self, probabilities: np.ndarray) -> List[Dict[Text, Any]]:
         order = np.argsort(-probabilities, kind="stable")

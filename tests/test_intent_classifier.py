@@ -126,3 +126,16 @@ def test_each_question_of_a_message_is_read_on_its_own(storage):
     assert parsed.as_dict(only_output_properties=True)[QUESTIONS_KEY] == questions
     [single] = classifier.process([positioned("what is kpo")])
     assert single.get(QUESTIONS_KEY) is None
+
+
+def test_a_long_message_is_never_read_as_small_talk(storage):
+    config = {"short_intents": ["greet"], "long_message_words": 8}
+    classifier = LinearIntentClassifier.create(config, storage, Resource("short"), None)
+    classifier.train(TrainingData([Message(data={**message(" ".join(words)).data, INTENT: i})
+                                   for words, i in zip(TEXTS, INTENTS)]))
+    [short] = classifier.process([positioned("hello there")])
+    [long] = classifier.process([positioned("hello there good morning hey hii namaste "
+                                            "hello there kpo")])
+    assert short.get(INTENT)["name"] == "greet"
+    assert long.get(INTENT)["name"] != "greet"
+    assert sum(r["confidence"] for r in long.get(INTENT_RANKING_KEY)) == pytest.approx(1)

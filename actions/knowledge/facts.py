@@ -494,7 +494,10 @@ class KnowledgeBase:
         # Words of other scripts (Hindi in Devanagari) are words the knowledge never uses.
         terms = self._index.terms(rest) + NON_LATIN_WORD.findall(rest)
         unknown = [term for term in terms if not self._index.knows(term)]
-        if not terms or len(unknown) / len(terms) <= MOSTLY_UNKNOWN:
+        # A question naming neither KPO nor BPO ("difference between IT and ITES?") asks about
+        # something else as soon as half its words are unknown.
+        share = len(unknown) / len(terms) if terms else 0.0
+        if share < MOSTLY_UNKNOWN or (share == MOSTLY_UNKNOWN and self.subjects_in(question)):
             return answer
         lead = (f"My sources may not cover exactly what you asked (“{_quoted(question)}”). "
                 f"Here is what they say on “{self.question(answer.aspect, answer.subject)}”:")
@@ -583,7 +586,8 @@ PERSONAL = re.compile(r"\b(?:i|i'm|im|i've|ive|me|my|mine|myself|we|our|us|job a
                       r"career after|scope after|fresher|freshers)\b")
 OUTSOURCING = re.compile(r"\boutsourc")
 MAX_QUOTED_WORDS = 14
-# The share of a question's words unknown to the knowledge above which an answer is hedged.
+# The share of a question's words unknown to the knowledge above which an answer is hedged (at
+# which, for a question that names neither KPO nor BPO).
 MOSTLY_UNKNOWN = 0.5
 NON_LATIN_WORD = re.compile(r"[^\W\d_a-zA-Z]{2,}")
 

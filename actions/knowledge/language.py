@@ -20,7 +20,7 @@ import spacy_lookups_data
 
 # Function words, and words that carry no topic in a question to this assistant.
 STOP_WORDS = frozenset(
-    """a about after all also am an and any are as at be been being but by can could did do does
+    """a about after all also am an and any are as at be been being between betwen but by can could did do does
     doing for from had has have having he her here hers him his how i if in into is it its itself
     just me my myself no nor not of off on once only or our ours out over own please same she
     should so some such than that the their theirs them then there these they this those through
