@@ -17,6 +17,9 @@ def questions(text):
     # The sentence before the question tells of the writer: it is no question of its own.
     ("I have done MBA in finance. Is KPO good for me?", ["Is KPO good for me?"]),
     ("my english accent is not good, can i join bpo?", ["can i join bpo?"]),
+    # A title that names its subject, then asks.
+    ("Difference between BPO & KPO – What’s best for you?", ["Difference between BPO & KPO",
+                                                          "What’s best for you?"]),
 ])
 def test_each_question_of_a_message_is_found(text, expected):
     assert questions(text) == expected
@@ -25,6 +28,7 @@ def test_each_question_of_a_message_is_found(text, expected):
 @pytest.mark.parametrize("text", [
     "difference between kpo and bpo",  # "and" inside one question
     "pros and cons of kpo",
+    "What are the pros and cons of outsourcing?",
     "can you tell me what is kpo",  # a question word inside the question
     "What is the scope of r getting a job after M.Sc computer science?",  # a dot in a degree
     "is kpo good or is bpo good",

@@ -13,8 +13,11 @@ OPENERS = (
     "what whats what's wat wht how why which who whom whose where when is are am was were can "
     "could do does did should shall will would may might has have tell explain define describe "
     "list give compare name suggest kindly pls plz please any kya kaise kaisa kitna kitni kyun "
-    "kaun konsa kab batao bataye "
-    # Titles and exam questions open with what they ask about: "Difference between BPO & KPO".
+    "kaun konsa kab batao bataye"
+).split()
+# Titles and exam questions open with what they ask about ("Difference between BPO & KPO"); these
+# words open a question only at the start of a sentence ("pros and cons" is one question).
+TITLE_OPENERS = (
     "difference differences meaning definition advantages disadvantages benefits merits demerits "
     "pros cons scope future salary types role importance features"
 ).split()
@@ -34,7 +37,7 @@ MIN_WORDS = 2
 
 def _is_question(clause: str) -> bool:
     words = re.findall(r"[a-z']+", clause.lower())
-    return clause.rstrip().endswith("?") or bool(words and words[0] in OPENERS)
+    return clause.rstrip().endswith("?") or bool(words and words[0] in OPENERS + TITLE_OPENERS)
 
 
 def _split_clause(start: int, clause: str) -> List[Tuple[int, int]]:
@@ -49,7 +52,7 @@ def _split_clause(start: int, clause: str) -> List[Tuple[int, int]]:
     spans = []
     for left, right in pieces:
         piece = clause[left:right]
-        stripped = piece.strip(" ,;&")
+        stripped = piece.strip(" ,;&:|–—-")
         if stripped:
             offset = left + piece.index(stripped)
             spans.append((start + offset, start + offset + len(stripped)))
