@@ -164,3 +164,13 @@ def test_a_career_after_a_degree_is_a_career_question_without_an_i(kb):
     text = "Why BPO after engineering?"
     answer = kb.respond(text, read(text, ("deciding", 0.3)))
     assert answer.aspect == "career" and "software companies" in answer.text
+
+
+def test_a_question_nlu_cannot_read_among_answered_ones_offers_its_readings(kb):
+    text = "what is bpo and how do international call desks work"
+    answer = kb.respond(text, [Reading("what is bpo", (("definition", 0.9),)),
+                               Reading("how do international call desks work",
+                                       (("location", 0.25), ("work", 0.2)))])
+    assert "Business Process Outsourcing" in answer.text
+    assert "may not cover that exactly: “how do international call desks work”" in answer.text
+    assert answer.followups[0].aspect in ("location", "work")

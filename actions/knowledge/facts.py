@@ -383,6 +383,9 @@ class KnowledgeBase:
         useful = [r for r in replies if r.kind in (ANSWERED, NOT_COVERED)]
         if not alone:
             useful = self._around_questions(text, readings, useful, replies, subject)
+            # A question among answered ones that NLU could not read offers its likely readings.
+            useful += [r for r in replies if r.kind == SUGGESTIONS and r.text and useful
+                       and r not in useful]
         useful = useful or replies[:1]
         return useful[0] if len(useful) == 1 else _joined(useful)
 
@@ -417,7 +420,7 @@ class KnowledgeBase:
         aspect, confidence = reading.ranking[0] if reading.ranking else (None, 0.0)
         runner_up, runner_up_confidence = (reading.ranking[1] if len(reading.ranking) > 1
                                            else (None, 0.0))
-        on_topic = self.on_topic(reading.text) or (alone and self.on_topic(whole))
+        on_topic = self.on_topic(whole)  # the other questions of a message share its subject
         if aspect is None and confidence >= SURE and not on_topic:  # off-topic, NLU is sure
             return Answer("", "none", None, [], [], False, DECLINED)
         found = self.search(reading.text)
@@ -613,7 +616,9 @@ def _joined(answers: List[Answer]) -> Answer:
     """The answers to a message's questions, as one reply."""
     answered = {a.aspect for a in answers}
     last = answers[-1]
-    followups = [f for a in reversed(answers) for f in a.followups if f.aspect not in answered]
+    # Buttons for a question that got none of its own answer come first.
+    followups = [f for a in answers if a.kind == SUGGESTIONS for f in a.followups]
+    followups += [f for a in reversed(answers) for f in a.followups if f.aspect not in answered]
     return Answer("\n\n".join(a.text for a in answers), last.aspect, last.subject,
                   _unique(f for a in answers for f in a.facts), _unique(followups)[:3],
                   all(a.complete for a in answers),
