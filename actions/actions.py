@@ -49,6 +49,9 @@ CAREER_INTENT = "ask_career"
 FALLBACK_INTENT = "nlu_fallback"
 OUT_OF_SCOPE_INTENT = "out_of_scope"
 QUESTIONS_KEY = "questions"  # pipeline/intent_classifier.py: each question of a message
+# What kind of reply each answer was (facts.ANSWERED, NOT_COVERED, SUGGESTIONS, DECLINED), kept in
+# the conversation's record for those who review what users asked.
+ANSWER_KIND_SLOT = "answer_kind"
 
 
 HELP_ME_DECIDE = {"title": "Help me decide", "payload": "/start_advisor"}
@@ -131,7 +134,8 @@ def say(dispatcher: CollectingDispatcher, answer: Answer,
     subject = KNOWLEDGE.subject_names.get(answer.subject) if answer.subject else None
     aspect = answer.aspect if answer.aspect in KNOWLEDGE.aspects or answer.aspect == "career" \
         else None
-    return [SlotSet("subject", subject), SlotSet("aspect", aspect)]
+    return [SlotSet("subject", subject), SlotSet("aspect", aspect),
+            SlotSet(ANSWER_KIND_SLOT, answer.kind)]
 
 
 def respond(dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -141,13 +145,13 @@ def respond(dispatcher: CollectingDispatcher, tracker: Tracker,
                                conversation_subject(tracker))
     if answer.kind == SUGGESTED:
         dispatcher.utter_message(text=answer.text or SUGGESTIONS, buttons=buttons(answer.followups))
-        return []
+        return [SlotSet(ANSWER_KIND_SLOT, answer.kind)]
     if answer.kind == DECLINED:
         if tracker.latest_message.get("intent", {}).get("name") == OUT_OF_SCOPE_INTENT:
             dispatcher.utter_message(response="utter_out_of_scope")
         else:
             dispatcher.utter_message(text=NOT_UNDERSTOOD, buttons=buttons(STARTERS))
-        return []
+        return [SlotSet(ANSWER_KIND_SLOT, answer.kind)]
     return say(dispatcher, answer, extra_buttons)
 
 

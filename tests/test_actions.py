@@ -50,7 +50,7 @@ def test_a_question_is_answered_with_its_source_and_follow_up_buttons():
         intent, entities = button["payload"][1:].split("{", 1)
         assert intent.startswith("ask_")
         assert json.loads("{" + entities) == {"process": ["KPO"]}
-    assert slots(events) == {"subject": "KPO", "aspect": "risks"}
+    assert slots(events) == {"subject": "KPO", "aspect": "risks", "answer_kind": "answered"}
 
 
 def test_a_question_without_a_subject_keeps_the_conversations_subject():
@@ -63,7 +63,7 @@ def test_switching_subject_repeats_the_previous_question_for_the_other_one():
     message, events = run(ActionAnswerQuestion(), tracker(
         "switch_subject", "and for kpo?", ["KPO"], {"subject": "BPO", "aspect": "advantages"}))
     assert "advantages of KPO" in message["text"]
-    assert slots(events) == {"subject": "KPO", "aspect": "advantages"}
+    assert slots(events) == {"subject": "KPO", "aspect": "advantages", "answer_kind": "answered"}
 
 
 def test_entity_values_in_any_spelling_are_understood():
@@ -106,7 +106,7 @@ def test_career_advice_uses_what_the_user_says_about_themselves():
     message, events = run(ActionAnswerCareer(), tracker(
         "ask_career", "I work in healthcare, is there a future for me in KPO?", ["KPO"]))
     assert "Medical services" in message["text"]
-    assert slots(events) == {"subject": "KPO", "aspect": "career"}
+    assert slots(events) == {"subject": "KPO", "aspect": "career", "answer_kind": "answered"}
     assert message["buttons"]
 
 
@@ -116,7 +116,7 @@ def test_switching_subject_after_career_advice_keeps_the_users_background():
     message, events = run(ActionAnswerQuestion(), tracker(
         "switch_subject", "and kpo?", ["KPO"], {"subject": "BPO", "aspect": "career"}, [earlier]))
     assert "Medical services" in message["text"] and "any stream can work in KPO" in message["text"]
-    assert slots(events) == {"subject": "KPO", "aspect": "career"}
+    assert slots(events) == {"subject": "KPO", "aspect": "career", "answer_kind": "answered"}
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -133,7 +133,8 @@ def test_free_text_offers_did_you_mean_buttons_when_unsure():
                           tracker("nlu_fallback", "will robots take bpo jobs"))
     assert message["text"].startswith("My sources may not cover that exactly: “will robots")
     assert 2 <= len(message["buttons"]) <= 3
-    assert events == []
+    assert events == [{"event": "slot", "timestamp": None, "name": "answer_kind",
+                       "value": "suggestions"}]
 
 
 def test_free_text_declines_what_is_off_topic_without_quoting_facts():
@@ -151,7 +152,7 @@ def test_each_question_nlu_found_in_a_message_is_answered_in_one_message():
     message, events = run(ActionAnswerQuestion(), t)
     assert "Business Process Outsourcing" in message["text"]
     assert "dependency on the service provider" in message["text"]
-    assert slots(events) == {"subject": "BPO", "aspect": "risks"}
+    assert slots(events) == {"subject": "BPO", "aspect": "risks", "answer_kind": "answered"}
 
 
 def test_a_message_nlu_finds_off_topic_but_about_outsourcing_is_not_declined():
@@ -164,3 +165,14 @@ def test_a_message_nlu_finds_off_topic_is_declined_with_rasas_response():
     dispatcher = CollectingDispatcher()
     ActionAnswerFreeText().run(dispatcher, tracker("out_of_scope", "write me a poem"), {})
     assert dispatcher.messages[0]["response"] == "utter_out_of_scope"
+
+
+@pytest.mark.parametrize("intent, text, kind", [
+    ("ask_risks", "risks of kpo", "answered"),
+    ("out_of_scope", "is there an age limit for bpo jobs", "not_covered"),
+    ("out_of_scope", "write me a poem", "declined"),
+])
+def test_the_kind_of_each_reply_is_kept_in_the_conversation(intent, text, kind):
+    dispatcher = CollectingDispatcher()
+    events = ActionAnswerFreeText().run(dispatcher, tracker(intent, text), {})
+    assert slots(events)["answer_kind"] == kind

@@ -156,7 +156,7 @@ def test_the_recommendation_names_its_sources_and_offers_follow_ups_and_a_restar
     assert "\n\nSource: “Difference between KPO and BPO”" in message["text"]
     payloads = [b["payload"] for b in message["buttons"]]
     assert payloads[-1] == "/start_advisor" and payloads[0].startswith("/ask_qualification")
-    assert slots(events) == {"subject": "KPO", "aspect": "deciding"}
+    assert slots(events) == {"subject": "KPO", "aspect": "deciding", "answer_kind": "answered"}
 
 
 def test_each_question_is_asked_with_its_buttons():
