@@ -143,7 +143,7 @@ def respond(dispatcher: CollectingDispatcher, tracker: Tracker,
     """Reply to the latest message, each of its questions in turn (KnowledgeBase.respond)."""
     answer = KNOWLEDGE.respond(tracker.latest_message.get("text") or "", readings_of(tracker),
                                conversation_subject(tracker))
-    if answer.kind == SUGGESTED:
+    if answer.kind == SUGGESTED and not answer.facts:
         dispatcher.utter_message(text=answer.text or SUGGESTIONS, buttons=buttons(answer.followups))
         return [SlotSet(ANSWER_KIND_SLOT, answer.kind)]
     if answer.kind == DECLINED:

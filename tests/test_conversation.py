@@ -88,11 +88,13 @@ UNSURE = ["salary industries risks kpo", "skills cost india bpo"]
 
 
 @pytest.mark.parametrize("message", UNSURE)
-def test_unsure_messages_get_did_you_mean_buttons_that_answer(assistant, message):
+def test_unsure_messages_get_the_likeliest_answer_under_a_doubt_and_buttons_that_answer(
+        assistant, message):
     user = new_user()
     messages = assistant.send(user, message)
-    assert reply_text(messages).startswith(f"My sources may not cover that exactly: “{message}”. "
-                                           f"Did you mean one of these?")
+    assert reply_text(messages).startswith(f"My sources may not cover exactly what you asked "
+                                           f"(“{message}”). Here is what they say on")
+    assert "Source:" in reply_text(messages)
     options = buttons(messages)
     assert 2 <= len(options) <= 3
     assert "Source:" in reply_text(assistant.send(user, options[0]["payload"]))

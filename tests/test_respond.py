@@ -109,11 +109,23 @@ def test_a_reading_well_ahead_of_the_next_is_answered_with_the_runner_up_offered
     assert answer.followups[0].aspect == "future"
 
 
-def test_close_readings_of_an_on_topic_message_are_offered_honestly(kb):
+def test_close_readings_of_an_on_topic_message_answer_the_likeliest_under_a_doubt(kb):
     text = "industries pay automation kpo"
     answer = kb.respond(text, read(text, ("industries", 0.25), ("salary", 0.2)))
-    assert answer.kind == SUGGESTIONS and len(answer.followups) >= 2
-    assert answer.text.startswith("My sources may not cover that exactly")
+    assert answer.kind == SUGGESTIONS and answer.aspect == "industries"
+    assert answer.text.startswith("My sources may not cover exactly what you asked "
+                                  "(“industries pay automation kpo”). Here is what they say on "
+                                  "“Which industries does KPO serve?”:")
+    assert "legal services" in answer.text
+    assert answer.followups[0].aspect == "salary" and len(answer.followups) >= 2
+
+
+def test_an_on_topic_question_nlu_cannot_read_is_answered_from_the_search_under_a_doubt(kb):
+    text = "will robots take bpo jobs"
+    answer = kb.respond(text, read(text, (None, 0.3)))
+    assert answer.kind == SUGGESTIONS and answer.aspect == "automation"
+    assert answer.text.startswith("My sources may not cover exactly what you asked")
+    assert "complements the expertise" in answer.text and len(answer.followups) >= 2
 
 
 def test_a_long_message_whose_questions_ask_nothing_alone_gets_an_honest_reply(kb):
@@ -167,10 +179,11 @@ def test_a_career_after_a_degree_is_a_career_question_without_an_i(kb):
 
 
 def test_a_question_nlu_cannot_read_among_answered_ones_offers_its_readings(kb):
-    text = "what is bpo and how do international call desks work"
+    text = "what is bpo and how much do night desks make"
     answer = kb.respond(text, [Reading("what is bpo", (("definition", 0.9),)),
-                               Reading("how do international call desks work",
-                                       (("location", 0.25), ("work", 0.2)))])
+                               Reading("how much do night desks make",
+                                       (("salary", 0.25), ("work", 0.2)))])
     assert "Business Process Outsourcing" in answer.text
-    assert "may not cover that exactly: “how do international call desks work”" in answer.text
-    assert answer.followups[0].aspect in ("location", "work")
+    assert ("may not cover exactly what you asked (“how much do night desks make”). Here is "
+            "what they say on “How much does a BPO job pay?”") in answer.text
+    assert answer.followups[0].aspect == "work"

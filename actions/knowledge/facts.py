@@ -57,7 +57,9 @@ class Followup:
 # What kind of reply an Answer is (operators count them; the actions render the last two).
 ANSWERED = "answered"  # from the sources (where `complete` is False, with what they don't cover)
 NOT_COVERED = "not_covered"  # on this subject, but the sources don't cover what was asked
-SUGGESTIONS = "suggestions"  # unsure what was meant: `followups` are the likely questions
+# Unsure what was meant: the likeliest reading answered under a doubt, `followups` the others
+# (or, with no text, the likely questions alone).
+SUGGESTIONS = "suggestions"
 DECLINED = "declined"  # not about this subject at all
 
 
@@ -452,10 +454,10 @@ class KnowledgeBase:
             return answer
         likely = found.candidates if found.confidence >= SEARCH_SUGGEST else []
         if on_topic:
-            if likely:
-                text = (f"My sources may not cover that exactly: “{_quoted(reading.text)}”. "
-                        f"Did you mean one of these?")
-                return Answer(text, "none", subject, [], likely, False, SUGGESTIONS)
+            read = [a for a, c in reading.ranking[:2] if a in self.aspects and c >= LEANING]
+            guesses = _unique(read + [c.aspect for c in likely])
+            if guesses:
+                return self._best_guess(reading.text, guesses, general, subject, said)
             return self._not_covered(reading.text, subject)
         if likely:
             return Answer("", "none", subject, [], likely, False, SUGGESTIONS)
@@ -487,6 +489,24 @@ class KnowledgeBase:
         return _joined([answer] + [self.answer(other, answer.subject, list(said) + answer.facts)
                                    for other in paired])
 
+    def _best_guess(self, question: str, guesses: List[str], general: bool,
+                    subject: Optional[str], said: Sequence[Fact]) -> Answer:
+        """An on-topic question neither NLU nor the search is sure of: the likeliest reading
+        answered under "my sources may not cover that exactly", the others offered as buttons.
+        Real people's questions are sentences that name what they want in words of their own;
+        an answer to the likeliest reading helps them more than a choice of questions."""
+        answer = self._with_paired(question, self.answer(_general(guesses[0], general), subject,
+                                                         said), said)
+        offered = [Followup(self.question(other, answer.subject), other, answer.subject)
+                   for other in guesses[1:3]]
+        others = [f for f in answer.followups if f.aspect not in guesses]
+        return Answer(f"{self._doubt(question, answer)}\n{answer.text}", answer.aspect,
+                      answer.subject, answer.facts, (offered + others)[:3], False, SUGGESTIONS)
+
+    def _doubt(self, question: str, answer: Answer) -> str:
+        return (f"My sources may not cover exactly what you asked (“{_quoted(question)}”). "
+                f"Here is what they say on “{self.question(answer.aspect, answer.subject)}”:")
+
     def _hedged(self, question: str, answer: Answer) -> Answer:
         """The answer, led by "my sources may not cover exactly that" when most of the question's
         words are words the knowledge never uses ("are bpos that bad?"): the answer is the
@@ -502,9 +522,7 @@ class KnowledgeBase:
         share = len(unknown) / len(terms) if terms else 0.0
         if share < MOSTLY_UNKNOWN or (share == MOSTLY_UNKNOWN and self.subjects_in(question)):
             return answer
-        lead = (f"My sources may not cover exactly what you asked (“{_quoted(question)}”). "
-                f"Here is what they say on “{self.question(answer.aspect, answer.subject)}”:")
-        return Answer(f"{lead}\n{answer.text}", answer.aspect, answer.subject, answer.facts,
+        return Answer(f"{self._doubt(question, answer)}\n{answer.text}", answer.aspect, answer.subject, answer.facts,
                       answer.followups, False, answer.kind)
 
     def _gap_reply(self, names: List[str], answer: Optional[Answer], near: List[str],
