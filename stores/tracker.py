@@ -33,7 +33,7 @@ from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Text
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
 from rasa.shared.core.events import (ActionExecuted, ActiveLoop, Event, SessionStarted, SlotSet,
                                      UserUttered)
@@ -89,11 +89,12 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         if self.engine.dialect.name == "sqlite":
             # SQLAlchemy 1.4 opens and closes a SQLite connection per query, and closing the
             # last one checkpoints the log: keep one open per thread (the server has one).
-            url = self.engine.url
-            self.engine.dispose()
-            self.engine = sa.create_engine(url, poolclass=sa.pool.SingletonThreadPool)
+            self._replace_engine(poolclass=sa.pool.SingletonThreadPool)
             sa.event.listen(self.engine, "connect", _write_ahead_log)
-            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        elif self.engine.dialect.name == "postgresql":
+            # A connection an outage broke stays pooled until its next use, which failed: after
+            # every outage each worker refused one message. A ping on checkout reconnects.
+            self._replace_engine(pool_pre_ping=True, **create_engine_kwargs(self.engine.url))
         self.window_turns = int(window_turns)
         self.cache_conversations = int(cache_conversations)
         events = self.SQLEvent.__table__
@@ -101,6 +102,12 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
             events.c.sender_id == sa.bindparam("sender_id"))
         # sender id -> (id of its newest event in the database, its windowed events as dicts)
         self._recent: "OrderedDict[Text, tuple]" = OrderedDict()
+
+    def _replace_engine(self, **settings: Any) -> None:
+        url = self.engine.url
+        self.engine.dispose()
+        self.engine = sa.create_engine(url, **settings)
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         newest = self._newest_event_id(sender_id)

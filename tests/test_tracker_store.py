@@ -8,6 +8,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SlotSet, UserUttered
 
 from conftest import PROJECT
+from production import POSTGRES_USER, ProductionStores, unreachable_services
 from stores.tracker import WindowedSQLTrackerStore
 
 DOMAIN = Domain.load(PROJECT / "domain.yml")
@@ -122,3 +123,25 @@ def test_conversations_are_kept_apart_and_unknown_ones_are_none(tmp_path):
 def test_bad_settings_are_refused(tmp_path):
     with pytest.raises(ValueError):
         store(tmp_path / "tracker.db", window_turns=0)
+
+
+@pytest.mark.skipif(any("PostgreSQL" in s for s in unreachable_services()),
+                    reason="PostgreSQL does not answer on 127.0.0.1:5432")
+def test_the_first_turn_after_postgresql_comes_back_is_stored():
+    """Connections an outage broke stay in the pool until they are next used: that use must
+    reconnect, not refuse the first message of each worker after the database is back."""
+    stores = ProductionStores.start()
+    try:
+        async def scenario():
+            windowed = WindowedSQLTrackerStore(domain=DOMAIN, dialect="postgresql",
+                                               host="127.0.0.1", port=stores.postgres.port,
+                                               username=POSTGRES_USER, db=stores.database)
+            await turn(windowed, "u", "before the outage")
+            stores.postgres.cut()
+            stores.postgres.heal()
+            await turn(windowed, "u", "after it")
+            tracker = await windowed.retrieve("u")
+            assert user_texts(tracker) == ["before the outage", "after it"]
+        asyncio.run(scenario())
+    finally:
+        stores.close()
