@@ -370,6 +370,9 @@ def main() -> None:
           f"load {m['load_at_start']} at start, {m['load_at_end']} at end\n")
     print(table(results))
     print("\nwrote bench/results.json and bench/latency.png")
+    from report import write as write_report  # bench/report.py: the targets, table and plot
+
+    print(f"wrote {write_report(results).relative_to(PROJECT)}")
 
 
 if __name__ == "__main__":
