@@ -39,7 +39,8 @@ ASPECT_OF_INTENT = {
 }
 INTENT_OF_ASPECT = {aspect: intent for intent, aspect in ASPECT_OF_INTENT.items()}
 
-SUGGESTIONS = "I'm not sure I understood. Did you mean one of these?"
+SUGGESTIONS = ("I'm not sure I understood, and my sources may not cover it. Did you mean one of "
+               "these?")
 NOT_UNDERSTOOD = (
     "Sorry, I didn't understand that. I can answer questions about KPO and BPO outsourcing: "
     "what they are, how they differ, which suits a business or a career, and more."

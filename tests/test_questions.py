@@ -20,6 +20,10 @@ def questions(text):
     # A title that names its subject, then asks.
     ("Difference between BPO & KPO – What’s best for you?", ["Difference between BPO & KPO",
                                                           "What’s best for you?"]),
+    ("Difference Between BPO and KPO Which Option is Best", ["Difference Between BPO and KPO",
+                                                             "Which Option is Best"]),
+    # Hinglish asks at the end of each clause, joined by "aur".
+    ("bpo kya hai aur usme job kaise milti hai", ["bpo kya hai", "usme job kaise milti hai"]),
 ])
 def test_each_question_of_a_message_is_found(text, expected):
     assert questions(text) == expected
@@ -32,6 +36,7 @@ def test_each_question_of_a_message_is_found(text, expected):
     "can you tell me what is kpo",  # a question word inside the question
     "What is the scope of r getting a job after M.Sc computer science?",  # a dot in a degree
     "is kpo good or is bpo good",
+    "bpo aur kpo me kya fark hai",  # "aur" between two names, one question word
     "hi",
     "",
 ])

@@ -187,3 +187,10 @@ def test_a_question_nlu_cannot_read_among_answered_ones_offers_its_readings(kb):
     assert ("may not cover exactly what you asked (“how much do night desks make”). Here is "
             "what they say on “How much does a BPO job pay?”") in answer.text
     assert answer.followups[0].aspect == "work"
+
+
+def test_a_question_in_devanagari_is_not_taken_for_a_bare_name(kb):
+    text = "कॉल सेंटर में नौकरी पाने के लिए कितनी पढ़ाई जरूरी है"  # how much study a call centre job needs
+    answer = kb.respond(text, read(text, (None, 0.4), ("qualifications", 0.25)))
+    assert answer.aspect == "qualifications" and "graduation" in answer.text
+    assert answer.text.startswith("My sources may not cover exactly what you asked")

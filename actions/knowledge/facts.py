@@ -563,14 +563,17 @@ class KnowledgeBase:
         subjects = self.subjects_in(text)
         subject = subjects[0] if len(subjects) == 1 else None
         # The subject is found above; its name in the ranking would only favour facts repeating it.
-        terms = self._index.terms(self._without_subject_names(text))
-        if not terms and subjects:  # just a name: "kpo?" asks what it is
+        rest = self._without_subject_names(text)
+        terms = self._index.terms(rest)
+        # Words of other scripts are words too, ones the index never has (Hindi in Devanagari).
+        foreign = set(NON_LATIN_WORD.findall(rest))
+        if not terms and not foreign and subjects:  # just a name: "kpo?" asks what it is
             return SearchResult(1.0, [], [Followup(self.question("definition", subject),
                                                    "definition", subject)])
         scored = self._index.rank(terms)
         ranked = [(self.facts[i], score) for i, score in scored if score > 0]
         if not ranked and subjects:  # "what is a kpo analyst": only the name is known
-            share = len(subjects) / (len(subjects) + len(set(terms)))
+            share = len(subjects) / (len(subjects) + len(set(terms) | foreign))
             return SearchResult(share, [], [Followup(self.question(a, subject), a, subject)
                                             for a in ("definition", "work", "qualifications")])
         candidates: List[Followup] = []

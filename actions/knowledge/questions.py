@@ -31,19 +31,36 @@ OPENER = "|".join(re.escape(word) for word in sorted(OPENERS, key=len, reverse=T
 CONJUNCTION = r"(?:and\s+also|and|also|&|then)"
 JOINT = re.compile(rf"(?:\s*[,;]\s*(?:{CONJUNCTION}\s+)?|\s+{CONJUNCTION}\s+)(?=(?:{OPENER})\b)",
                    re.I)
+# Hinglish puts its question word late ("bpo kya hai aur job kaise milegi"): "aur" (and) joins two
+# questions when each side holds a question word of its own.
+HINGLISH_QUESTION = re.compile(r"\b(?:kya|kaise|kaisa|kaisi|kitna|kitni|kitne|kyun|kyu|kaun|"
+                               r"konsa|kab|kahan)\b", re.I)
+AUR = re.compile(r"\s+aur\s+", re.I)
+# A title that opens with what it is about asks its next question with a capital and no comma:
+# "Difference Between BPO and KPO Which Option is Best".
+TITLE_JOINT = re.compile(r"\s+(?=(?:What|Which|How|Why|Who|Where|When|Is|Are|Can|Should|Does|Do)"
+                         r"\b)")
 MAX_QUESTIONS = 4
 MIN_WORDS = 2
 
 
 def _is_question(clause: str) -> bool:
     words = re.findall(r"[a-z']+", clause.lower())
-    return clause.rstrip().endswith("?") or bool(words and words[0] in OPENERS + TITLE_OPENERS)
+    return (clause.rstrip().endswith("?") or bool(words and words[0] in OPENERS + TITLE_OPENERS)
+            or bool(HINGLISH_QUESTION.search(clause)))
 
 
 def _split_clause(start: int, clause: str) -> List[Tuple[int, int]]:
     """Split one clause where a conjunction is followed by a new question's opening word."""
     pieces, left = [], 0
-    for match in JOINT.finditer(clause):
+    words = re.findall(r"[a-z]+", clause.lower())
+    titled = [*TITLE_JOINT.finditer(clause)] if words and words[0] in TITLE_OPENERS else []
+    joints = sorted([*JOINT.finditer(clause), *AUR.finditer(clause), *titled],
+                    key=lambda m: m.start())
+    for match in joints:
+        if match.re is AUR and not (HINGLISH_QUESTION.search(clause[left:match.start()])
+                                    and HINGLISH_QUESTION.search(clause[match.end():])):
+            continue
         # Only a cut that leaves a question of some length on the left: "what and how" stays.
         if len(re.findall(r"\w+", clause[left:match.start()])) >= MIN_WORDS:
             pieces.append((left, match.start()))
