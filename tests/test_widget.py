@@ -201,7 +201,7 @@ def test_thumbs_are_recorded_in_the_conversation_with_the_answer_they_rate(page,
     open_chat(page)
     ask(page, "what is kpo")
     last_answer(page).get_by_role("button", name="Helpful", exact=True).click()
-    expect(page.locator(".message.bot.note").last).to_contain_text("Thanks for the feedback")
+    expect(last_answer(page).locator(".feedback")).to_contain_text("Thanks for the feedback")
     expect(last_answer(page).get_by_role("button", name="Helpful", exact=True)) \
         .to_have_attribute("aria-pressed", "true")
     expect(last_answer(page).get_by_role("button", name="Not helpful")).to_be_disabled()
@@ -216,6 +216,50 @@ def test_thumbs_are_recorded_in_the_conversation_with_the_answer_they_rate(page,
     feedback = rated[0]["metadata"]["feedback"]
     assert feedback["rating"] == "up" and feedback["question"] == "what is kpo"
     assert "Knowledge Process Outsourcing" in feedback["answer"]
+
+
+def test_thumbs_only_under_answers_from_the_sources_and_thanks_under_the_rated_one(page):
+    open_chat(page)
+    for small_talk in ("thanks", "qwertyuiop zxcvb"):  # "You're welcome", "Sorry, I didn't ..."
+        ask(page, small_talk)
+        expect(last_answer(page).locator(".bubble")).not_to_contain_text("Source")
+        expect(last_answer(page).locator(".feedback")).to_have_count(0)
+    ask(page, "what is kpo")
+    first = last_answer(page)
+    expect(first.locator(".feedback")).to_contain_text("Was this helpful?")
+    ask(page, "what is bpo")
+    count = page.locator(".message").count()
+    first.get_by_role("button", name="Helpful", exact=True).click()
+    expect(first.locator(".feedback")).to_contain_text("Thanks for the feedback")
+    # Nothing added at the end of the chat: the thanks stays with the answer it is about.
+    page.wait_for_timeout(500)
+    expect(page.locator(".message")).to_have_count(count)
+    expect(page.locator(".message").last).to_contain_text("Business Process Outsourcing")
+
+
+def test_was_this_helpful_waits_for_the_answers_last_part(page):
+    held, sockets = [], []
+
+    def route(ws):
+        server = ws.connect_to_server()
+        # The answer's last part (its source and follow-ups) is held back.
+        server.on_message(lambda message: held.append(message) if "Source:" in str(message)
+                          else ws.send(message))
+        sockets.append(ws)
+
+    page.route_web_socket(re.compile(r"/socket\.io/"), route)
+    page.reload()
+    open_chat(page)
+    page.get_by_label("Your question").fill("what is kpo")
+    page.keyboard.press("Enter")
+    expect(last_answer(page)).to_contain_text("Knowledge Process Outsourcing")
+    page.wait_for_timeout(1500)
+    expect(last_answer(page).locator(".feedback")).to_have_count(0)
+    assert held
+    sockets[-1].send(held.pop())
+    expect(last_answer(page).locator(".source")).to_contain_text("Source:")
+    expect(last_answer(page).locator(".feedback")).to_contain_text("Was this helpful?")
+    expect(page.locator(".message.bot.answer")).to_have_count(1)
 
 
 def test_the_widget_works_by_keyboard_alone(page):
@@ -263,6 +307,170 @@ def test_the_widget_fits_a_360_px_phone(browser, demo_page):
     expect(page.get_by_label("Your question")).to_be_in_viewport()
     page.screenshot(path=ARTIFACTS / "widget-phone.png")
     context.close()
+
+
+def widget_eval(page: Page, body: str):
+    """Runs `body` with `root` the widget's shadow root and `log` its conversation."""
+    return page.evaluate("() => { const root = document.getElementById('kpo-chat-widget')"
+                         ".shadowRoot; const log = root.querySelector('.log'); " + body + " }")
+
+
+def test_a_reload_with_the_chat_open_lands_at_the_end_of_a_long_history(page, widget_assistant):
+    expect(page.locator(".status")).to_have_text("Online")
+    messages = []
+    for turn in range(30):
+        messages.append({"role": "user", "text": f"question {turn}"})
+        messages.append({"role": "bot", "kind": "answer", "parts": [f"Answer {turn}. " * 12],
+                         "buttons": []})
+    page.evaluate("([key, value]) => localStorage.setItem(key, value)",
+                  [f"kpo-chat:{widget_assistant.url}",
+                   json.dumps({"sessionId": session_id(page), "open": True, "messages": messages})])
+    page.reload()
+    expect(page.locator(".message")).to_have_count(60)
+    expect(page.locator(".message").last).to_be_visible()
+    page.wait_for_timeout(300)
+    scroll = widget_eval(page, "return [log.scrollTop, log.scrollHeight, log.clientHeight];")
+    assert scroll[1] > 2 * scroll[2]  # a long history
+    assert scroll[0] + scroll[2] == pytest.approx(scroll[1], abs=2)
+
+
+def test_two_tabs_show_the_whole_conversation_and_lose_nothing(browser, demo_page):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    first = context.new_page()
+    first.goto(demo_page)
+    open_chat(first)
+    second = context.new_page()
+    second.goto(demo_page)
+    expect(second.get_by_role("dialog", name=TITLE)).to_be_visible()  # open in the first tab
+    expect(second.locator(".message.bot.welcome")).to_have_count(1)
+    ask(first, "what is kpo")
+    expect(second.locator(".message.user")).to_have_text(["You: what is kpo"])
+    expect(second.locator(".message.bot.answer")).to_have_count(1)
+    ask(second, "what is bpo")
+    for page in (first, second):
+        expect(page.locator(".message.user")).to_have_text(["You: what is kpo",
+                                                            "You: what is bpo"])
+        expect(page.locator(".message.bot.answer")).to_have_count(2)
+        expect(page.locator(".message.bot.welcome")).to_have_count(1)
+    first.reload()
+    expect(first.locator(".message.user")).to_have_text(["You: what is kpo", "You: what is bpo"])
+    expect(first.locator(".message.bot.answer")).to_have_count(2)
+    context.close()
+
+
+HOSTILE_CSS = """
+* { font-family: "Comic Sans MS", cursive !important; color: rgb(255, 0, 0) !important;
+    letter-spacing: 6px !important; line-height: 4 !important; text-transform: uppercase !important;
+    font-size: 30px !important; }
+div { display: block !important; visibility: visible !important; }
+#kpo-chat-widget { --brand: red; }
+"""
+STYLED = (".title", ".status", ".bubble p", ".quick-reply", ".input", ".launcher", ".footer")
+
+
+def computed_styles(page: Page) -> dict:
+    return widget_eval(page, "return " + json.dumps(STYLED) + """.map(selector => {
+        const style = getComputedStyle(root.querySelector(selector));
+        return [selector, ['font-family', 'font-size', 'color', 'letter-spacing', 'line-height',
+                           'text-transform', 'background-color', 'display']
+                          .map(name => style.getPropertyValue(name))];
+    });""")
+
+
+def test_a_hostile_host_stylesheet_changes_nothing_inside_the_widget(browser, demo_page):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+    page = context.new_page()
+    page.goto(demo_page)
+    open_chat(page)
+    before = computed_styles(page)
+    panel = page.get_by_role("dialog", name=TITLE).bounding_box()
+    page.add_style_tag(content=HOSTILE_CSS)
+    assert computed_styles(page) == before
+    assert page.get_by_role("dialog", name=TITLE).bounding_box() == panel
+    context.close()
+
+
+def test_a_question_over_the_servers_limit_is_kept_whole_and_counted(page):
+    open_chat(page)
+    question = page.get_by_label("Your question")
+    counter = page.locator(".counter")
+    expect(counter).to_be_hidden()
+    question.fill("x" * (MESSAGE_MAX_LENGTH + 500))
+    assert len(question.input_value()) == MESSAGE_MAX_LENGTH + 500  # not cut silently
+    expect(counter).to_contain_text(f"{MESSAGE_MAX_LENGTH + 500:,} / {MESSAGE_MAX_LENGTH:,}")
+    expect(counter).to_contain_text("500 too many")
+    expect(question).to_have_attribute("aria-invalid", "true")
+    page.keyboard.press("Enter")
+    expect(page.locator(".message.user")).to_have_count(0)
+    question.fill("what is kpo " + "x" * (MESSAGE_MAX_LENGTH - 20))
+    expect(counter).not_to_contain_text("too many")
+    expect(question).not_to_have_attribute("aria-invalid", "true")
+    page.keyboard.press("Enter")
+    expect(page.locator(".message.user")).to_have_count(1)
+    expect(counter).to_be_hidden()
+
+
+def test_follow_ups_below_the_fold_are_announced_by_a_more_button(browser, demo_page):
+    context = browser.new_context(viewport={"width": 1280, "height": 560})
+    page = context.new_page()
+    page.goto(demo_page)
+    open_chat(page)
+    ask(page, "which is the best one kpo or bpo?")
+    follow_up = last_answer(page).locator(".quick-reply").last
+    expect(follow_up).to_have_count(1)
+    below = ("const button = [...root.querySelectorAll('.quick-reply')].pop();"
+             "return button.getBoundingClientRect().bottom > log.getBoundingClientRect().bottom;")
+    assert widget_eval(page, below)  # the long answer is read from its top
+    more = page.get_by_role("button", name="More below")
+    expect(more).to_be_visible()
+    more.click()
+    expect(more).to_be_hidden()
+    assert not widget_eval(page, below)
+    context.close()
+
+
+def test_offline_the_dots_stop_and_a_held_question_is_marked_not_sent(page):
+    network = {"offline": False, "sockets": []}
+
+    def route(ws):
+        if network["offline"]:
+            ws.close()
+        else:
+            ws.connect_to_server()
+            network["sockets"].append(ws)
+
+    page.route_web_socket(re.compile(r"/socket\.io/"), route)
+    page.reload()
+    open_chat(page)
+    network["offline"] = True
+    network["sockets"][-1].close()
+    expect(page.locator(".status")).to_have_text("Offline · reconnecting…")
+    page.get_by_label("Your question").fill("what is bpo")
+    page.keyboard.press("Enter")
+    expect(page.locator(".message.user").last).to_contain_text("Not sent yet")
+    expect(page.locator(".typing")).to_be_hidden()
+    network["offline"] = False
+    expect(page.locator(".status")).to_have_text("Online", timeout=30_000)
+    expect(last_answer(page)).to_contain_text("Business Process Outsourcing")
+    expect(page.locator(".message.user").last).not_to_contain_text("Not sent yet")
+
+
+def test_a_page_on_an_origin_not_allowed_says_why(browser, widget_assistant):
+    other = DemoPage(free_port(), widget_assistant.url, TITLE)  # not in WIDGET_ORIGINS
+    context = browser.new_context()
+    page = context.new_page()
+    messages = []
+    page.on("console", lambda message: messages.append(message.text))
+    try:
+        page.goto(other.url)
+        page.get_by_role("button", name=f"Open chat with {TITLE}").click()
+        expect(page.locator(".status")).to_have_text("Not available on this site")
+        expect(page.locator(".log")).to_have_attribute("data-empty", re.compile(
+            re.escape(other.origin) + ".*WIDGET_ORIGINS"))
+        assert any("WIDGET_ORIGINS" in message for message in messages)
+    finally:
+        context.close()
+        other.stop()
 
 
 def test_sockets_from_other_origins_are_refused(widget_assistant, web_origin):
@@ -367,8 +575,8 @@ def test_the_widget_shows_when_rasa_is_down_and_recovers_by_itself(page, widget_
     # Asked while offline: shown at once, sent when the server is back.
     page.get_by_label("Your question").fill("what is bpo")
     page.keyboard.press("Enter")
-    expect(page.locator(".message.user").last).to_have_text("You: what is bpo")
-    expect(page.locator(".typing")).to_be_visible()
+    expect(page.locator(".message.user").last).to_contain_text("You: what is bpo")
+    expect(page.locator(".message.user").last).to_contain_text("Not sent yet")
     widget_assistant.wait_until_ready()
     expect(page.locator(".status")).to_have_text("Online", timeout=30_000)
     expect(page.locator(".message.bot.answer")).to_have_count(2)

@@ -17,6 +17,8 @@
   var STORAGE_PREFIX = "kpo-chat:";
   var MAX_STORED_MESSAGES = 200;
   var REPLY_TIMEOUT_MS = 30000;
+  var MAX_LENGTH = 2000;  // channels/rest.py MESSAGE_MAX_LENGTH: the server refuses longer
+  var TAB = Math.random().toString(36).slice(2);
   var SVG_NS = "http://www.w3.org/2000/svg";
   var ICONS = {
     chat: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z",
@@ -92,21 +94,32 @@
       .then(function () { return window.io; });
   }
 
+  function newId() { return Math.random().toString(36).slice(2) + Date.now().toString(36); }
+
   // The conversation as data (never as HTML), kept per server in localStorage so that it
-  // survives a reload: Rasa's socket.io channel does not replay history.
+  // survives a reload (Rasa's socket.io channel does not replay history) and so that the tabs
+  // of one browser, which share the session, show the same conversation: every change re-reads
+  // the stored state first, and the other tabs redraw on the storage event.
   function Store(serverUrl) {
     this.key = STORAGE_PREFIX + serverUrl;
+    this.load();
+  }
+
+  Store.prototype.load = function () {
     var saved = null;
     try { saved = JSON.parse(localStorage.getItem(this.key) || "null"); } catch (error) { saved = null; }
-    this.state = { sessionId: null, open: false, messages: [] };
+    var state = { sessionId: null, open: false, messages: [], awaiting: null };
     if (saved && Array.isArray(saved.messages)) {
-      this.state = {
-        sessionId: typeof saved.sessionId === "string" ? saved.sessionId : null,
-        open: saved.open === true,
-        messages: saved.messages.filter(wellFormed),
-      };
+      state.sessionId = typeof saved.sessionId === "string" ? saved.sessionId : null;
+      state.open = saved.open === true;
+      state.messages = saved.messages.filter(wellFormed).map(function (message) {
+        if (typeof message.id !== "string") message.id = newId();
+        return message;
+      });
+      if (saved.awaiting && typeof saved.awaiting === "object") state.awaiting = saved.awaiting;
     }
-  }
+    this.state = state;
+  };
 
   // What renderMessage can draw: anything else in storage (an older format, a hand edit) is left out.
   function wellFormed(message) {
@@ -120,26 +133,54 @@
         return button && typeof button.title === "string" && typeof button.payload === "string";
       });
   }
+
   Store.prototype.save = function () {
     this.state.messages = this.state.messages.slice(-MAX_STORED_MESSAGES);
     try { localStorage.setItem(this.key, JSON.stringify(this.state)); } catch (error) { /* full or blocked: the chat still works */ }
   };
 
+  // Applies change(state) to the latest stored state and saves it.
+  Store.prototype.update = function (change) {
+    this.load();
+    var result = change(this.state);
+    this.save();
+    return result;
+  };
+
+  // The reply a tab is waiting for, unless it is overdue (its tab may have died mid-reply).
+  function awaited(state) {
+    var awaiting = state.awaiting;
+    return awaiting && Date.now() - (awaiting.since || 0) < REPLY_TIMEOUT_MS ? awaiting : null;
+  }
+
+  function findIn(state, id) {
+    return state.messages.filter(function (message) { return message.id === id; })[0] || null;
+  }
+
+  function hasSource(message) {
+    return message.parts.some(function (part) { return /(^|\n)Sources?:/.test(part); });
+  }
+
   function Widget(options) {
+    var self = this;
     this.serverUrl = (options.serverUrl || location.protocol + "//" + location.hostname + ":5005").replace(/\/+$/, "");
     this.title = options.title || "Outsourcing assistant";
     this.initPayload = options.initPayload || "/greet";
     this.store = new Store(this.serverUrl);
-    this.outbox = [];
+    this.outbox = [];            // feedback waiting for the connection (questions wait in the store)
     this.ready = false;          // connected and the session confirmed
-    this.replyTo = null;         // what the next bot messages answer: {kind, question}
-    this.current = null;         // the bot message being received
+    this.connected = false;      // connected once since the page loaded
+    this.rendered = {};          // message id -> {json, element}
     this.typingTimer = null;
     this.build();
     this.renderAll();
     this.setStatus("connecting");
     if (this.store.state.open) this.open(false);
-    var self = this;
+    window.addEventListener("storage", function (event) {
+      if (event.key === self.store.key) self.refresh();
+    });
+    // Questions this tab still holds are handed to the next tab or page load that can send them.
+    window.addEventListener("pagehide", function () { self.release(); });
     loadSocketIo().then(function (io) { self.connect(io); }, function () { self.setStatus("offline"); });
   }
 
@@ -147,12 +188,17 @@
     var self = this;
     this.host = element("div");
     this.host.id = "kpo-chat-widget";
-    this.host.hidden = true;  // until the styles are in, so nothing unstyled flashes
     var root = this.host.attachShadow({ mode: "open" });
+    var container = element("div", "widget");
+    container.hidden = true;  // until the styles are in, so nothing unstyled flashes
     var styles = element("link");
     styles.rel = "stylesheet";
     styles.href = new URL("widget.css", BASE).href;
-    styles.onload = styles.onerror = function () { self.host.hidden = false; };
+    styles.onload = styles.onerror = function () {
+      container.hidden = false;
+      // Only now has the conversation a height to scroll.
+      if (!self.panel.hidden) self.scrollToEnd();
+    };
     root.appendChild(styles);
 
     var panel = this.panel = element("section", "panel");
@@ -181,6 +227,13 @@
     this.log.setAttribute("aria-live", "polite");
     this.log.setAttribute("aria-label", "Conversation");
     this.log.tabIndex = 0;
+    this.log.addEventListener("scroll", function () { self.updateMore(); });
+
+    // Says there is more below when the end of the conversation (the follow-ups) is out of view.
+    this.more = element("button", "more", "More below");
+    this.more.type = "button";
+    this.more.hidden = true;
+    this.more.addEventListener("click", function () { self.scrollToEnd(); self.input.focus(); });
 
     this.typing = element("div", "typing");
     this.typing.setAttribute("aria-label", this.title + " is typing");
@@ -191,10 +244,12 @@
     var form = element("form", "composer");
     this.input = element("input", "input");
     this.input.type = "text";
-    this.input.maxLength = 1000;
     this.input.autocomplete = "off";
     this.input.placeholder = "Type your question…";
     this.input.setAttribute("aria-label", "Your question");
+    this.input.setAttribute("aria-describedby", "kpo-chat-counter");
+    // No maxlength: a paste over the limit would be cut silently. The counter says what is over.
+    this.input.addEventListener("input", function () { self.updateCounter(); });
     var send = element("button", "send");
     send.type = "submit";
     send.setAttribute("aria-label", "Send");
@@ -203,13 +258,21 @@
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var text = self.input.value.trim();
-      if (!text) return;
+      if (!text || text.length > MAX_LENGTH) return;
       self.input.value = "";
+      self.updateCounter();
       self.ask(text, text);
     });
+    this.counter = element("p", "counter");
+    this.counter.id = "kpo-chat-counter";
+    this.counter.setAttribute("aria-live", "polite");
+    this.counter.hidden = true;
 
     var footer = element("p", "footer", "Answers come from two articles on KPO and BPO; each names its source.");
-    panel.append(header, this.log, this.typing, form, footer);
+    var conversation = element("div", "conversation");
+    // Before the log, so that Shift+Tab from the input reaches the last follow-up first.
+    conversation.append(this.more, this.log);
+    panel.append(header, conversation, this.typing, form, this.counter, footer);
     panel.addEventListener("keydown", function (event) {
       if (event.key === "Escape") self.close(true);
     });
@@ -223,10 +286,22 @@
     });
     this.updateLauncher();
 
-    var container = element("div", "widget");
     container.append(panel, this.launcher);
     root.appendChild(container);
     document.body.appendChild(this.host);
+  };
+
+  Widget.prototype.updateCounter = function () {
+    var length = this.input.value.length;
+    var over = length > MAX_LENGTH;
+    // Shown from 90% of the limit on, so a long paste is noticed before it is refused.
+    this.counter.hidden = length < MAX_LENGTH * 0.9;
+    this.counter.textContent = over
+      ? length.toLocaleString("en") + " / " + MAX_LENGTH.toLocaleString("en") + " characters: " +
+        (length - MAX_LENGTH).toLocaleString("en") + " too many to send"
+      : length.toLocaleString("en") + " / " + MAX_LENGTH.toLocaleString("en") + " characters";
+    this.counter.classList.toggle("is-over", over);
+    if (over) this.input.setAttribute("aria-invalid", "true"); else this.input.removeAttribute("aria-invalid");
   };
 
   Widget.prototype.updateLauncher = function () {
@@ -238,8 +313,7 @@
 
   Widget.prototype.open = function (focus) {
     this.panel.hidden = false;
-    this.store.state.open = true;
-    this.store.save();
+    this.store.update(function (state) { state.open = true; });
     this.updateLauncher();
     this.scrollToEnd();
     if (focus) this.input.focus();
@@ -248,29 +322,36 @@
 
   Widget.prototype.close = function (focus) {
     this.panel.hidden = true;
-    this.store.state.open = false;
-    this.store.save();
+    this.store.update(function (state) { state.open = false; });
     this.updateLauncher();
     if (focus) this.launcher.focus();
   };
 
   // A new conversation opens with the assistant's welcome and starter questions (its greeting).
   Widget.prototype.greetIfNew = function () {
-    if (this.panel.hidden || !this.ready || this.store.state.messages.length || this.replyTo) return;
-    this.send(this.initPayload, null, { kind: "welcome", question: null });
+    if (this.panel.hidden || !this.ready) return;
+    var state = this.store.state;
+    if (state.messages.length || awaited(state)) return;
+    this.send(this.initPayload, null, { kind: "welcome" });
   };
 
   Widget.prototype.setStatus = function (status) {
     this.status = status;
-    var labels = { connecting: "Connecting…", online: "Online", offline: "Offline · reconnecting…" };
+    var labels = {
+      connecting: "Connecting…", online: "Online", offline: "Offline · reconnecting…",
+      refused: "Not available on this site",
+    };
     var hints = {
       connecting: "Connecting to the assistant…",
       online: "",
       offline: "The assistant can't be reached right now. It reconnects by itself; you can type your question meanwhile.",
+      refused: "The assistant's server does not accept connections from this site (" + location.origin +
+        "). If this is your site, add its origin to the server's allowed origins (WIDGET_ORIGINS).",
     };
     this.statusLine.textContent = labels[status];
     this.panel.dataset.status = status;
     this.log.dataset.empty = hints[status];
+    this.updateTyping();
   };
 
   Widget.prototype.connect = function (io) {
@@ -285,9 +366,8 @@
     });
     socket.on("session_confirm", function (sessionId) {
       if (typeof sessionId !== "string") sessionId = sessionId && sessionId.session_id;
-      self.store.state.sessionId = sessionId;
-      self.store.save();
-      self.ready = true;
+      self.store.update(function (state) { state.sessionId = sessionId; });
+      self.ready = self.connected = true;
       self.setStatus("online");
       self.flush();
       self.greetIfNew();
@@ -298,114 +378,201 @@
     });
     socket.on("connect_error", function () {
       self.ready = false;
-      self.setStatus("offline");
+      if (self.connected || self.status === "refused") return self.setStatus(self.status === "refused" ? "refused" : "offline");
+      self.diagnose();
     });
     socket.on("bot_uttered", function (message) { self.receive(message || {}); });
   };
 
-  // What the user asked (shown as `shown`; `payload` is what Rasa gets: the text or a button's
-  // intent payload).
-  Widget.prototype.ask = function (payload, shown) {
-    this.input.focus();
-    this.add({ role: "user", text: shown });
-    this.send(payload, null, { kind: "answer", question: shown });
+  // A page whose origin the server does not allow gets a bare 400, which scripts can't read:
+  // if the server answers a plain request, the socket was refused rather than unreachable.
+  Widget.prototype.diagnose = function () {
+    var self = this;
+    if (this.diagnosing) return;
+    this.diagnosing = true;
+    fetch(this.serverUrl + "/", { mode: "no-cors", cache: "no-store", credentials: "omit" }).then(function () {
+      if (self.connected) return;
+      self.setStatus("refused");
+      console.error("KpoChat: " + self.serverUrl + " refused the chat connection from " + location.origin +
+        ". Allow this origin on the server (WIDGET_ORIGINS, channels/socketio.py).");
+    }, function () {
+      if (!self.connected) self.setStatus("offline");
+    }).then(function () { self.diagnosing = false; });
   };
 
-  Widget.prototype.send = function (payload, metadata, replyTo) {
-    this.replyTo = replyTo;
-    this.current = null;
-    if (replyTo.kind === "answer") this.clearQuickReplies();
+  // What the user asked (shown as `shown`; `payload` is what Rasa gets: the text or a button's
+  // intent payload). It is stored at once, marked as not sent until the server has it.
+  Widget.prototype.ask = function (payload, shown) {
+    this.input.focus();
+    var id = newId();
+    this.store.update(function (state) {
+      // The previous answer's follow-ups make way for the new question.
+      var answered = lastBot(state);
+      if (answered) answered.buttons = [];
+      state.messages.push({ id: id, role: "user", text: shown, payload: payload, pending: TAB, time: Date.now() });
+      state.awaiting = { tab: TAB, kind: "answer", question: shown, since: Date.now() };
+    });
+    this.renderAll();
+    this.scrollToEnd();
+    this.flush();
+  };
+
+  // Messages that are not questions (the greeting, feedback) are sent without being shown.
+  Widget.prototype.send = function (payload, metadata, awaiting) {
     this.outbox.push({ message: payload, metadata: metadata || {} });
-    this.showTyping(true);
+    this.store.update(function (state) {
+      state.awaiting = Object.assign({ tab: TAB, since: Date.now() }, awaiting);
+    });
     this.flush();
   };
 
   // Messages wait until the session is confirmed: sent before, Rasa would answer into a room
-  // this connection has not joined yet.
+  // this connection has not joined yet. Questions another tab left unsent are sent here too.
   Widget.prototype.flush = function () {
-    while (this.ready && this.outbox.length) {
-      var next = this.outbox.shift();
-      next.session_id = this.store.state.sessionId;
-      this.socket.emit("user_uttered", next);
-    }
+    var self = this;
+    if (!this.ready) return this.updateTyping();
+    while (this.outbox.length) this.emit(this.outbox.shift());
+    var questions = this.store.update(function (state) {
+      var questions = state.messages.filter(function (message) {
+        if (message.role !== "user" || (message.pending !== TAB && message.pending !== "")) return false;
+        delete message.pending;
+        return true;
+      });
+      // The reply is due from now, not from when the question was typed offline.
+      if (questions.length && state.awaiting) state.awaiting.since = Date.now();
+      return questions;
+    });
+    questions.forEach(function (question) {
+      self.emit({ message: question.payload || question.text, metadata: {} });
+    });
+    if (questions.length) this.renderAll();
+    this.updateTyping();
   };
 
-  // Rasa sends each paragraph of an answer as a message of its own: they make one answer.
+  Widget.prototype.emit = function (message) {
+    message.session_id = this.store.state.sessionId;
+    this.socket.emit("user_uttered", message);
+  };
+
+  Widget.prototype.release = function () {
+    this.store.update(function (state) {
+      state.messages.forEach(function (message) { if (message.pending === TAB) message.pending = ""; });
+      if (state.awaiting && state.awaiting.tab === TAB) state.awaiting.tab = "";
+    });
+  };
+
+  // Every tab of the session gets the replies: the tab that asked records them (or, when it is
+  // gone, the first tab to get them), the others redraw from the store.
   Widget.prototype.receive = function (data) {
-    this.showTyping(false);
     var text = typeof data.text === "string" ? data.text : "";
     var buttons = (data.quick_replies || data.buttons || []).filter(function (button) {
       return button && typeof button.title === "string" && typeof button.payload === "string";
     }).map(function (button) { return { title: button.title, payload: button.payload }; });
     if (!text && !buttons.length) return;
-    if (!this.current) {
-      var replyTo = this.replyTo || { kind: "answer", question: null };
-      this.current = { role: "bot", kind: replyTo.kind, question: replyTo.question, parts: [], buttons: [], rating: null };
-      this.add(this.current);
-    }
-    if (text) this.current.parts.push(text);
-    if (buttons.length) this.current.buttons = this.current.buttons.concat(buttons);
-    this.store.save();
-    this.renderMessage(this.current);
-    this.reveal(this.current.element);
-  };
-
-  Widget.prototype.add = function (message) {
-    this.store.state.messages.push(message);
-    this.store.save();
-    this.renderMessage(message);
-    this.scrollToEnd();
+    var recorded = this.store.update(function (state) {
+      var awaiting = awaited(state) || { tab: "", kind: "answer", question: null };
+      if (awaiting.tab && awaiting.tab !== TAB) return null;
+      awaiting.tab = TAB;
+      awaiting.since = Date.now();
+      state.awaiting = awaiting;
+      // The reply to a rating belongs under the answer it rates, not at the end of the chat.
+      var rated = awaiting.kind === "feedback" && findIn(state, awaiting.rated);
+      if (rated) {
+        rated.feedbackReply = text;
+        return rated;
+      }
+      var current = awaiting.message && findIn(state, awaiting.message);
+      if (!current) {
+        current = { id: newId(), role: "bot", kind: awaiting.kind, question: awaiting.question,
+          parts: [], buttons: [], rating: null, time: Date.now() };
+        state.messages.push(current);
+        awaiting.message = current.id;
+      }
+      if (text) current.parts.push(text);
+      if (buttons.length) current.buttons = current.buttons.concat(buttons);
+      return current;
+    });
+    if (!recorded) return;
+    this.renderAll();
+    if (recorded.feedbackReply === undefined) this.reveal(this.rendered[recorded.id].element);
+    this.updateTyping();
   };
 
   Widget.prototype.rate = function (message, rating) {
     if (message.rating) return;
-    message.rating = rating;
-    this.store.save();
-    this.renderMessage(message);
+    this.store.update(function (state) {
+      var stored = findIn(state, message.id);
+      if (stored) stored.rating = rating;
+    });
+    this.renderAll();
     this.send(rating === "up" ? "/feedback_positive" : "/feedback_negative",
       { feedback: { rating: rating, answer: message.parts.join("\n\n"), question: message.question } },
-      { kind: "note", question: null });
+      { kind: "feedback", rated: message.id });
     this.input.focus();
   };
 
-  Widget.prototype.showTyping = function (on) {
+  // The dots mean the assistant is writing: only while connected and a reply is due.
+  Widget.prototype.updateTyping = function () {
     var self = this;
+    var awaiting = awaited(this.store.state);
+    var due = Boolean(this.ready && awaiting && !awaiting.message && awaiting.kind !== "feedback");
+    var pending = this.store.state.messages.some(function (message) { return message.role === "user" && message.pending !== undefined; });
+    var show = due && !pending;
     clearTimeout(this.typingTimer);
-    this.typing.hidden = !on;
-    if (on) {
-      this.typingTimer = setTimeout(function () { self.typing.hidden = true; }, REPLY_TIMEOUT_MS);
-      this.scrollToEnd();
+    if (show !== !this.typing.hidden) {
+      this.typing.hidden = !show;
+      if (show) this.scrollToEnd();
     }
+    if (show) this.typingTimer = setTimeout(function () { self.updateTyping(); }, REPLY_TIMEOUT_MS);
   };
 
-  Widget.prototype.clearQuickReplies = function () {
-    var last = this.lastBotMessage();
-    if (last && last.buttons.length) {
-      last.buttons = [];
-      this.store.save();
-      this.renderMessage(last);
-    }
-  };
-
-  Widget.prototype.lastBotMessage = function () {
-    var messages = this.store.state.messages;
-    for (var i = messages.length - 1; i >= 0; i--) if (messages[i].role === "bot") return messages[i];
+  function lastBot(state) {
+    for (var i = state.messages.length - 1; i >= 0; i--) if (state.messages[i].role === "bot") return state.messages[i];
     return null;
+  }
+
+  // Another tab changed the conversation.
+  Widget.prototype.refresh = function () {
+    var atEnd = this.atEnd();
+    this.store.load();
+    this.renderAll();
+    if (atEnd) this.scrollToEnd();
+    this.updateTyping();
   };
 
+  // Brings the log in line with the store: messages that did not change keep their element.
   Widget.prototype.renderAll = function () {
     var self = this;
-    this.log.textContent = "";
-    this.store.state.messages.forEach(function (message) { self.renderMessage(message); });
+    var seen = {};
+    var previous = null;
+    this.store.state.messages.forEach(function (message) {
+      var json = JSON.stringify(message);
+      var known = self.rendered[message.id];
+      if (!known || known.json !== json) {
+        var item = self.renderMessage(message);
+        if (known) self.log.replaceChild(item, known.element);
+        known = self.rendered[message.id] = { json: json, element: item };
+      }
+      seen[message.id] = true;
+      var expected = previous ? previous.nextSibling : self.log.firstChild;
+      if (known.element !== expected) self.log.insertBefore(known.element, expected);
+      previous = known.element;
+    });
+    Object.keys(this.rendered).forEach(function (id) {
+      if (seen[id]) return;
+      self.rendered[id].element.remove();
+      delete self.rendered[id];
+    });
+    this.updateMore();
   };
 
-  // (Re)draws one message in place: its element is remembered on the message (not stored).
   Widget.prototype.renderMessage = function (message) {
     var self = this;
     var item = element("li", "message " + message.role + (message.kind ? " " + message.kind : ""));
     if (message.role === "user") {
       item.appendChild(element("span", "sr-only", "You: "));
       item.appendChild(element("p", "bubble", message.text));
+      if (message.pending !== undefined) item.appendChild(element("p", "pending", "Not sent yet"));
     } else {
       item.appendChild(element("span", "sr-only", this.title + ": "));
       var bubble = element("div", "bubble");
@@ -417,7 +584,8 @@
         });
       });
       item.appendChild(bubble);
-      if (message.kind === "answer") item.appendChild(this.renderFeedback(message));
+      // Thumbs only for answers from the sources, once their last part (the source) is in.
+      if (message.kind === "answer" && hasSource(message)) item.appendChild(this.renderFeedback(message));
       if (message.buttons.length) {
         var replies = element("div", "quick-replies");
         replies.setAttribute("role", "group");
@@ -431,18 +599,14 @@
         item.appendChild(replies);
       }
     }
-    if (message.element && message.element.parentNode === this.log) {
-      this.log.replaceChild(item, message.element);
-    } else {
-      this.log.appendChild(item);
-    }
-    Object.defineProperty(message, "element", { value: item, enumerable: false, configurable: true, writable: true });
+    return item;
   };
 
   Widget.prototype.renderFeedback = function (message) {
     var self = this;
     var row = element("div", "feedback");
-    row.appendChild(element("span", "feedback-label", message.rating ? "Thanks for rating this answer" : "Was this helpful?"));
+    var label = message.feedbackReply || (message.rating ? "Thanks for rating this answer" : "Was this helpful?");
+    row.appendChild(element("span", "feedback-label", label));
     [["up", "Helpful"], ["down", "Not helpful"]].forEach(function (choice) {
       var button = element("button", "rate rate-" + choice[0]);
       button.type = "button";
@@ -457,8 +621,17 @@
     return row;
   };
 
+  Widget.prototype.atEnd = function () {
+    return this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 24;
+  };
+
+  Widget.prototype.updateMore = function () {
+    this.more.hidden = this.panel.hidden || this.atEnd();
+  };
+
   Widget.prototype.scrollToEnd = function () {
     this.log.scrollTop = this.log.scrollHeight;
+    this.updateMore();
   };
 
   // Scrolls to the end, but never past the start of a long answer: it is read from the top.
@@ -469,6 +642,7 @@
     this.log.scrollTop = Math.min(this.log.scrollHeight, this.log.scrollTop + Math.max(0, offset));
     var end = this.log.scrollHeight - this.log.clientHeight;
     if (this.log.scrollTop > end) this.log.scrollTop = end;
+    this.updateMore();
   };
 
   var instance = null;
