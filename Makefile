@@ -81,7 +81,15 @@ $(AUDIT)/.installed: requirements-audit.txt
 $(CHROMIUM):
 	apt-get update && apt-get install -y chromium
 
-test: $(MODEL) $(AUDIT)/.installed $(CHROMIUM) haproxy
+# axe-core for the widget's accessibility tests (tests/test_widget_a11y.py): from npm at the
+# version of package-lock.json, never fetched while the tests run.
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	@command -v npm >/dev/null || { apt-get update && apt-get install -y npm; }
+	npm ci --no-audit --no-fund
+	touch $@
+
+test: $(MODEL) $(AUDIT)/.installed $(CHROMIUM) $(AXE) haproxy
 	$(BIN)/python -m pytest -rs tests
 
 # Replicas behind haproxy on PostgreSQL, Redis and RabbitMQ, with outages (README "Production").
@@ -105,4 +113,4 @@ bench: $(SPACY_PIPELINE)/config.cfg
 	$(BIN)/python bench/speed.py
 
 clean:
-	rm -rf $(VENV) build models results tracker.db
+	rm -rf $(VENV) build models results tracker.db node_modules

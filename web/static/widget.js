@@ -17,6 +17,9 @@
   var STORAGE_PREFIX = "kpo-chat:";
   var MAX_STORED_MESSAGES = 200;
   var REPLY_TIMEOUT_MS = 30000;
+  // Rasa sends an answer's paragraphs as messages of their own, back to back: an answer is
+  // complete when its "Source:" part is in, or when nothing more came for this long.
+  var SETTLE_MS = 800;
   var MAX_LENGTH = 2000;  // channels/rest.py MESSAGE_MAX_LENGTH: the server refuses longer
   var TAB = Math.random().toString(36).slice(2);
   var SVG_NS = "http://www.w3.org/2000/svg";
@@ -171,6 +174,7 @@
     this.ready = false;          // connected and the session confirmed
     this.connected = false;      // connected once since the page loaded
     this.rendered = {};          // message id -> {json, element}
+    this.settleTimer = null;
     this.typingTimer = null;
     this.build();
     this.renderAll();
@@ -207,7 +211,7 @@
     panel.setAttribute("aria-label", this.title);
     panel.hidden = true;
 
-    var header = element("header", "header");
+    var header = element("div", "header");
     var avatar = element("div", "avatar");
     avatar.appendChild(icon("chat"));
     var heading = element("div", "heading");
@@ -222,9 +226,9 @@
     close.addEventListener("click", function () { self.close(true); });
     header.append(avatar, heading, close);
 
+    // Not a live region: it is redrawn as an answer's parts come in and its buttons go, and
+    // screen readers would read an answer several times. The announcer reads each reply once.
     this.log = element("ol", "log");
-    this.log.setAttribute("role", "log");
-    this.log.setAttribute("aria-live", "polite");
     this.log.setAttribute("aria-label", "Conversation");
     this.log.tabIndex = 0;
     this.log.addEventListener("scroll", function () { self.updateMore(); });
@@ -235,9 +239,11 @@
     this.more.hidden = true;
     this.more.addEventListener("click", function () { self.scrollToEnd(); self.input.focus(); });
 
+    this.announcer = element("div", "sr-only");
+    this.announcer.setAttribute("aria-live", "polite");
+
     this.typing = element("div", "typing");
-    this.typing.setAttribute("aria-label", this.title + " is typing");
-    this.typing.setAttribute("role", "status");
+    this.typing.setAttribute("aria-hidden", "true");
     this.typing.append(element("span"), element("span"), element("span"));
     this.typing.hidden = true;
 
@@ -265,17 +271,22 @@
     });
     this.counter = element("p", "counter");
     this.counter.id = "kpo-chat-counter";
-    this.counter.setAttribute("aria-live", "polite");
     this.counter.hidden = true;
 
     var footer = element("p", "footer", "Answers come from two articles on KPO and BPO; each names its source.");
     var conversation = element("div", "conversation");
     // Before the log, so that Shift+Tab from the input reaches the last follow-up first.
     conversation.append(this.more, this.log);
-    panel.append(header, conversation, this.typing, form, this.counter, footer);
+    panel.append(header, conversation, this.typing, form, this.counter, footer, this.announcer);
     panel.addEventListener("keydown", function (event) {
       if (event.key === "Escape") self.close(true);
+      if (event.key === "Tab" && self.isModal()) self.trapFocus(event);
     });
+    // On phones the open chat covers the page: a modal dialog, the focus kept inside.
+    this.phone = window.matchMedia("(max-width: 480px)");
+    var modal = function () { panel.setAttribute("aria-modal", String(self.phone.matches)); };
+    modal();
+    this.phone.addEventListener("change", modal);
 
     this.launcher = element("button", "launcher");
     this.launcher.type = "button";
@@ -287,8 +298,30 @@
     this.updateLauncher();
 
     container.append(panel, this.launcher);
+    container.setAttribute("role", "complementary");
+    container.setAttribute("aria-label", this.title);
     root.appendChild(container);
     document.body.appendChild(this.host);
+  };
+
+  Widget.prototype.isModal = function () {
+    return this.phone.matches && !this.panel.hidden;
+  };
+
+  Widget.prototype.trapFocus = function (event) {
+    var focusable = Array.prototype.filter.call(
+      this.panel.querySelectorAll("button, input, [tabindex]"),
+      function (node) { return !node.disabled && node.offsetParent !== null && node.tabIndex >= 0; });
+    if (!focusable.length) return;
+    var first = focusable[0], last = focusable[focusable.length - 1];
+    var active = this.host.shadowRoot.activeElement;
+    if (event.shiftKey && (active === first || !this.panel.contains(active))) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && active === last) {
+      event.preventDefault();
+      first.focus();
+    }
   };
 
   Widget.prototype.updateCounter = function () {
@@ -404,6 +437,7 @@
   // intent payload). It is stored at once, marked as not sent until the server has it.
   Widget.prototype.ask = function (payload, shown) {
     this.input.focus();
+    this.settle();
     var id = newId();
     this.store.update(function (state) {
       // The previous answer's follow-ups make way for the new question.
@@ -496,6 +530,21 @@
     this.renderAll();
     if (recorded.feedbackReply === undefined) this.reveal(this.rendered[recorded.id].element);
     this.updateTyping();
+    var self = this;
+    clearTimeout(this.settleTimer);
+    this.settled = recorded.id;
+    if (recorded.feedbackReply !== undefined || hasSource(recorded)) this.settle();
+    else this.settleTimer = setTimeout(function () { self.settle(); }, SETTLE_MS);
+  };
+
+  // The reply being received is complete: read out once.
+  Widget.prototype.settle = function () {
+    clearTimeout(this.settleTimer);
+    var message = this.settled && findIn(this.store.state, this.settled);
+    this.settled = null;
+    if (!message) return;
+    var text = message.feedbackReply !== undefined ? message.feedbackReply : message.parts.join("\n");
+    this.announcer.textContent = this.title + ": " + text;
   };
 
   Widget.prototype.rate = function (message, rating) {
