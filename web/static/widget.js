@@ -7,7 +7,8 @@
  * or, with data-autoinit="false" on the tag, `KpoChat.init({serverUrl, title})` from the page.
  * It talks to Rasa's socket.io channel (channels/socketio.py), loads socket.io-client from
  * vendor/ beside this file and its styles from widget.css, and lives in a shadow root so the
- * host page's CSS and its own never mix. Bot and user text is only ever set as textContent.
+ * host page's CSS and its own never mix. Text is never parsed as HTML: user text is set as
+ * textContent, the bot's Markdown (bold, lists, links) is built node by node.
  */
 (function () {
   "use strict";
@@ -60,25 +61,66 @@
     }
   }
 
-  var URL_PATTERN = /\bhttps?:\/\/[^\s<>"']+/gi;
+  function link(text, href) {
+    var anchor = element("a", "link", text);
+    anchor.href = href;
+    anchor.target = "_blank";
+    anchor.rel = "noopener noreferrer";
+    return anchor;
+  }
 
-  // Appends text to node, with http(s) URLs as links (trailing punctuation left outside).
-  function appendLinkified(node, text) {
+  // The Markdown answers use, built as DOM nodes (never parsed as HTML): **bold**, [text](url)
+  // and bare http(s) URLs. A link to anything but http(s) keeps its text and loses the link.
+  // (A link's URL may hold one level of parentheses, as Wikipedia's do.)
+  var INLINE = /\*\*(?=\S)([^*]*\S)\*\*|\[([^\]\n]+)\]\(((?:[^()\s]|\([^()\s]*\))+)\)|\bhttps?:\/\/[^\s<>"']+/gi;
+
+  function appendInline(node, text) {
     var last = 0;
-    text.replace(URL_PATTERN, function (match, offset) {
-      var url = match.replace(/[.,;:!?)\]]+$/, "");
-      var href = safeHref(url);
-      if (!href) return match;
+    text.replace(INLINE, function (match, bold, label, target, offset) {
+      var length = match.length;
+      var piece;
+      if (bold !== undefined) {
+        piece = element("strong");
+        appendInline(piece, bold);
+      } else if (label !== undefined) {
+        var href = safeHref(target);
+        piece = href ? link(label, href) : document.createTextNode(label);
+      } else {
+        var url = match.replace(/[.,;:!?)\]]+$/, "");  // trailing punctuation stays outside
+        length = url.length;
+        piece = safeHref(url) ? link(url, safeHref(url)) : document.createTextNode(url);
+      }
       node.appendChild(document.createTextNode(text.slice(last, offset)));
-      var link = element("a", "link", url);
-      link.href = href;
-      link.target = "_blank";
-      link.rel = "noopener noreferrer";
-      node.appendChild(link);
-      last = offset + url.length;
+      node.appendChild(piece);
+      last = offset + length;
       return match;
     });
     node.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  var BULLET = /^\s*[-*•]\s+/;
+  var NUMBERED = /^\s*\d+[.)]\s+/;
+
+  // Appends one part of a bot message: paragraphs, lists of "- " or "1. " lines, the source line.
+  function appendMarkdown(node, text) {
+    var list = null;
+    text.split("\n").filter(function (line) { return line.trim(); }).forEach(function (line) {
+      var kind = BULLET.test(line) ? "ul" : NUMBERED.test(line) ? "ol" : null;
+      if (!kind) {
+        list = null;
+        var paragraph = element("p", /^Sources?:/.test(line) ? "source" : "text");
+        appendInline(paragraph, line);
+        node.appendChild(paragraph);
+        return;
+      }
+      if (!list || list.tagName.toLowerCase() !== kind) {
+        list = element(kind, "list");
+        node.appendChild(list);
+      }
+      var item = element("li");
+      appendInline(item, line.replace(kind === "ul" ? BULLET : NUMBERED, ""));
+      list.appendChild(item);
+    });
   }
 
   function loadScript(src) {
@@ -134,7 +176,10 @@
     return message.role === "bot" && strings(message.parts) && Array.isArray(message.buttons) &&
       message.buttons.every(function (button) {
         return button && typeof button.title === "string" && typeof button.payload === "string";
-      });
+      }) &&
+      (message.images === undefined || Array.isArray(message.images) && message.images.every(function (image) {
+        return image && typeof image.src === "string" && safeHref(image.src) && typeof image.alt === "string";
+      }));
   }
 
   Store.prototype.save = function () {
@@ -154,6 +199,15 @@
   function awaited(state) {
     var awaiting = state.awaiting;
     return awaiting && Date.now() - (awaiting.since || 0) < REPLY_TIMEOUT_MS ? awaiting : null;
+  }
+
+  // An image as Rasa's socket.io channel sends one (an http(s) URL only).
+  function imageOf(data, title) {
+    var attachment = data.attachment;
+    var payload = attachment && attachment.type === "image" && attachment.payload;
+    var src = payload && typeof payload.src === "string" && safeHref(payload.src);
+    if (!src) return null;
+    return { src: src, alt: typeof payload.alt === "string" ? payload.alt : "Image from " + title };
   }
 
   function findIn(state, id) {
@@ -502,7 +556,8 @@
     var buttons = (data.quick_replies || data.buttons || []).filter(function (button) {
       return button && typeof button.title === "string" && typeof button.payload === "string";
     }).map(function (button) { return { title: button.title, payload: button.payload }; });
-    if (!text && !buttons.length) return;
+    var image = imageOf(data, this.title);
+    if (!text && !buttons.length && !image) return;
     var recorded = this.store.update(function (state) {
       var awaiting = awaited(state) || { tab: "", kind: "answer", question: null };
       if (awaiting.tab && awaiting.tab !== TAB) return null;
@@ -523,6 +578,7 @@
         awaiting.message = current.id;
       }
       if (text) current.parts.push(text);
+      if (image) current.images = (current.images || []).concat([image]);
       if (buttons.length) current.buttons = current.buttons.concat(buttons);
       return current;
     });
@@ -625,12 +681,13 @@
     } else {
       item.appendChild(element("span", "sr-only", this.title + ": "));
       var bubble = element("div", "bubble");
-      message.parts.forEach(function (part) {
-        part.split("\n").filter(function (line) { return line.trim(); }).forEach(function (line) {
-          var paragraph = element("p", /^Sources?:/.test(line) ? "source" : "text");
-          appendLinkified(paragraph, line);
-          bubble.appendChild(paragraph);
-        });
+      message.parts.forEach(function (part) { appendMarkdown(bubble, part); });
+      (message.images || []).forEach(function (image) {
+        var picture = element("img", "image");
+        picture.src = image.src;
+        picture.alt = image.alt;
+        picture.loading = "lazy";
+        bubble.appendChild(picture);
       });
       item.appendChild(bubble);
       // Thumbs only for answers from the sources, once their last part (the source) is in.
