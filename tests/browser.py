@@ -54,13 +54,13 @@ class FakeRasa:
     channel sends them (an answer's paragraphs one by one, the buttons on the last).
 
     `replies` maps a message (text or payload) to its bot_uttered messages; anything else gets
-    FALLBACK. `received` collects what the widget sent.
+    FALLBACK. `received` collects what the widget sent, `sessions` the session ids it asked for.
     """
 
     SESSION = "f" * 64
 
     def __init__(self, page, replies: dict) -> None:
-        self.replies, self.received, self.sockets = replies, [], []
+        self.replies, self.received, self.sessions, self.sockets = replies, [], [], []
         page.route_web_socket(re.compile(r"/socket\.io/"), self._connect)
 
     def _connect(self, ws) -> None:
@@ -75,6 +75,7 @@ class FakeRasa:
         elif message.startswith("42"):
             event, data = json.loads(message[2:])
             if event == "session_request":
+                self.sessions.append(data.get("session_id"))
                 self.emit("session_confirm", self.SESSION, ws)
             elif event == "user_uttered":
                 self.received.append(data)

@@ -378,7 +378,9 @@ def computed_styles(page: Page) -> dict:
 
 
 def test_a_hostile_host_stylesheet_changes_nothing_inside_the_widget(browser, demo_page):
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+    # No motion: the hovered launcher's colour would be caught mid-transition.
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True,
+                                  reduced_motion="reduce")
     page = context.new_page()
     page.goto(demo_page)
     open_chat(page)

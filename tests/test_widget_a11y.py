@@ -39,7 +39,8 @@ def browser():
 def new_page(browser, demo_page, size: str) -> Page:
     # bypass_csp: axe-core is added as an inline script, which the demo page's policy forbids.
     # No motion: axe would measure colours halfway through the panel's fade-in.
-    context = browser.new_context(viewport=SIZES[size], bypass_csp=True, reduced_motion="reduce")
+    context = browser.new_context(viewport=SIZES[size], bypass_csp=True,
+                                  reduced_motion="reduce")
     page = context.new_page()
     FakeRasa(page, CONVERSATION)
     page.goto(demo_page)
@@ -63,8 +64,9 @@ def violations(page: Page) -> list:
     if not page.evaluate("Boolean(window.axe)"):
         page.add_script_tag(path=AXE)
     found = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']}))"
-                          ".violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
-                          " nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary)}))")
+                          ".violations.map(v => ({id: v.id, impact: v.impact, help: v.help, "
+                          "nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary)"
+                          "}))")
     return [v for v in found if v["impact"] in ("moderate", "serious", "critical")]
 
 
@@ -151,7 +153,7 @@ COUNT_ANNOUNCEMENTS = """() => {
         return false;
     };
     new MutationObserver(records => records.forEach(record => {
-        if (live(record.target)) record.addedNodes.forEach(node => announced.push(node.textContent));
+        if (live(record.target)) record.addedNodes.forEach(n => announced.push(n.textContent));
         else if (record.type === 'characterData' && live(record.target.parentNode))
             announced.push(record.target.data);
     })).observe(root, {childList: true, subtree: true, characterData: true});

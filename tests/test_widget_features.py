@@ -15,7 +15,8 @@ from conftest import free_port
 
 TITLE = "Careers assistant"
 expect.set_options(timeout=15_000)
-PIXEL = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+PIXEL = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDw"
+                         "ADhgGAWjR9awAAAABJRU5ErkJggg==")
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +110,96 @@ def test_an_image_from_the_assistant_is_shown(context, demo):
     expect(picture).to_have_attribute("alt", f"Image from {TITLE}")
     page.wait_for_function("() => document.getElementById('kpo-chat-widget').shadowRoot"
                            ".querySelector('.log img').naturalWidth > 0")
+
+
+def embedding_page(context, demo: DemoPage, options: str, replies=None) -> Page:
+    """A page of the site's own that starts the widget with KpoChat.init(options) (JavaScript)."""
+    url = f"{demo.origin}/embedded.html"
+    html = ('<!doctype html><html lang="en"><head><title>Embedded</title></head><body>'
+            '<main><h1>A site</h1></main>'
+            '<script src="/widget.js" data-autoinit="false"></script>'
+            f'<script>KpoChat.init(Object.assign({{serverUrl: "http://127.0.0.1:9", '
+            f'title: "{TITLE}"}}, {options}));</script></body></html>')
+    context.route(url, lambda route: route.fulfill(body=html, content_type="text/html"))
+    page = context.new_page()
+    page.fake = FakeRasa(page, {**CONVERSATION, **(replies or {})})
+    page.goto(url)
+    return page
+
+
+LISTEN = """() => { window.events = [];
+    for (const name of ['open', 'close', 'message', 'feedback'])
+        KpoChat.on(name, detail => events.push([name, detail])); }"""
+
+
+def test_the_javascript_api_drives_the_chat_and_reports_its_events(context, demo):
+    page = new_page(context, demo)
+    page.evaluate(LISTEN)
+    dialog = page.get_by_role("dialog", name=TITLE)
+    page.evaluate("KpoChat.open()")
+    expect(dialog).to_be_visible()
+    expect(page.locator(".message.bot.welcome")).to_have_count(1)
+    page.evaluate("KpoChat.send('what is kpo')")
+    expect(last_answer(page).locator(".source")).to_contain_text("Source")
+    last_answer(page).get_by_role("button", name="Not helpful").click()
+    page.evaluate("KpoChat.toggle()")
+    expect(dialog).to_be_hidden()
+    page.evaluate("KpoChat.toggle().close()")
+    expect(dialog).to_be_hidden()
+    events = page.evaluate("events")
+    assert [name for name, _ in events] == ["open", "message", "message", "message", "feedback",
+                                           "close", "open", "close"]
+    welcome, question, answer = (detail for name, detail in events if name == "message")
+    assert welcome["role"] == "bot" and "outsourcing assistant" in welcome["text"]
+    assert question == {"role": "user", "text": "what is kpo", "payload": "what is kpo"}
+    assert answer["role"] == "bot" and answer["question"] == "what is kpo"
+    assert "Knowledge Process Outsourcing" in answer["text"] and len(answer["buttons"]) == 2
+    feedback = events[4][1]
+    assert feedback["rating"] == "down" and feedback["question"] == "what is kpo"
+    with pytest.raises(Exception, match="no event"):
+        page.evaluate("KpoChat.on('nonsense', () => {})")
+
+
+def test_a_new_conversation_starts_afresh_with_a_new_session(context, demo):
+    page = new_page(context, demo)
+    open_chat(page)
+    ask(page, "what is kpo")
+    other_tab = context.new_page()
+    FakeRasa(other_tab, CONVERSATION)
+    other_tab.goto(demo.url)
+    expect(other_tab.locator(".message.bot.answer")).to_have_count(1)
+    page.get_by_role("button", name="New conversation").click()
+    expect(page.locator(".message.user")).to_have_count(0)
+    expect(page.locator(".message.bot.welcome")).to_have_count(1)  # greeted afresh
+    expect(page.get_by_label("Your question")).to_be_focused()
+    assert page.fake.sessions[-1] is None  # not the old session's id: the server issues one
+    expect(other_tab.locator(".message.bot.answer")).to_have_count(0)
+    expect(other_tab.locator(".message.bot.welcome")).to_have_count(1)
+    page.evaluate("KpoChat.send('what is kpo')")
+    expect(last_answer(page)).to_contain_text("Knowledge Process Outsourcing")
+    page.evaluate("KpoChat.clear()")
+    expect(page.locator(".message.bot.answer")).to_have_count(0)
+
+
+def test_custom_payloads_reach_the_site_which_may_render_them(context, demo):
+    card = {"type": "card", "title": "KPO jobs", "url": "https://example.com/jobs"}
+    replies = {"jobs": [{"text": "Here are some:"}, card]}
+    page = new_page(context, demo, replies)
+    page.evaluate(LISTEN)
+    open_chat(page)
+    ask(page, "jobs")
+    expect(last_answer(page)).to_contain_text("Here are some:")
+    page.wait_for_function("() => events.some(([name, detail]) => name === 'message' && "
+                           "(detail.custom || []).length)")
+    custom = page.evaluate("events.filter(([name, d]) => name === 'message' && "
+                           "(d.custom || []).length)[0][1].custom")
+    assert custom == [card]
+    page.evaluate("localStorage.clear()")
+    # A site that renders them: KpoChat.init({renderCustom}).
+    rendered = embedding_page(context, demo, "{renderCustom: payload => { const link = "
+                              "document.createElement('a'); link.className = 'card'; "
+                              "link.href = payload.url; link.textContent = payload.title; "
+                              "return link; }}", replies)
+    open_chat(rendered)
+    ask(rendered, "jobs")
+    expect(last_answer(rendered).locator("a.card")).to_have_text("KPO jobs")

@@ -27,6 +27,7 @@
   var ICONS = {
     chat: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z",
     close: "M6 6l12 12M18 6L6 18",
+    restart: "M4 12a8 8 0 1 0 2.3-5.6M4 4v4.5h4.5",
     send: "M3 11.5L21 3l-8.5 18-2.2-7.3L3 11.5z",
     up: "M7 10v11H3V10h4zm2 11h8.3a2 2 0 0 0 2-1.6l1.5-7A2 2 0 0 0 18.8 10H14l.8-4.2A1.8 1.8 0 0 0 13 3.7L9 10v11z",
     down: "M17 14V3h4v11h-4zm-2-11H6.7a2 2 0 0 0-2 1.6l-1.5 7A2 2 0 0 0 5.2 14H10l-.8 4.2a1.8 1.8 0 0 0 1.8 2.1l4-6.3V3z",
@@ -177,6 +178,7 @@
       message.buttons.every(function (button) {
         return button && typeof button.title === "string" && typeof button.payload === "string";
       }) &&
+      (message.custom === undefined || Array.isArray(message.custom)) &&
       (message.images === undefined || Array.isArray(message.images) && message.images.every(function (image) {
         return image && typeof image.src === "string" && safeHref(image.src) && typeof image.alt === "string";
       }));
@@ -223,6 +225,8 @@
     this.serverUrl = (options.serverUrl || location.protocol + "//" + location.hostname + ":5005").replace(/\/+$/, "");
     this.title = options.title || "Outsourcing assistant";
     this.initPayload = options.initPayload || "/greet";
+    this.renderCustom = typeof options.renderCustom === "function" ? options.renderCustom : null;
+    this.listeners = { open: [], close: [], message: [], feedback: [] };
     this.store = new Store(this.serverUrl);
     this.outbox = [];            // feedback waiting for the connection (questions wait in the store)
     this.ready = false;          // connected and the session confirmed
@@ -278,7 +282,13 @@
     close.setAttribute("aria-label", "Close chat");
     close.appendChild(icon("close"));
     close.addEventListener("click", function () { self.close(true); });
-    header.append(avatar, heading, close);
+    var restart = element("button", "restart");
+    restart.type = "button";
+    restart.setAttribute("aria-label", "New conversation");
+    restart.title = "New conversation";
+    restart.appendChild(icon("restart"));
+    restart.addEventListener("click", function () { self.clear(); self.input.focus(); });
+    header.append(avatar, heading, restart, close);
 
     // Not a live region: it is redrawn as an answer's parts come in and its buttons go, and
     // screen readers would read an answer several times. The announcer reads each reply once.
@@ -405,6 +415,7 @@
     this.scrollToEnd();
     if (focus) this.input.focus();
     this.greetIfNew();
+    this.fire("open", {});
   };
 
   Widget.prototype.close = function (focus) {
@@ -412,6 +423,37 @@
     this.store.update(function (state) { state.open = false; });
     this.updateLauncher();
     if (focus) this.launcher.focus();
+    this.fire("close", {});
+  };
+
+  // Calls the site's listeners (KpoChat.on); one that throws does not stop the chat.
+  Widget.prototype.fire = function (event, detail) {
+    this.listeners[event].forEach(function (listener) {
+      try { listener(detail); } catch (error) { console.error("KpoChat: a '" + event + "' listener failed", error); }
+    });
+  };
+
+  // A new conversation: the history goes, and the server issues a new session (the assistant
+  // forgets the old one's context too).
+  Widget.prototype.clear = function () {
+    this.settle();
+    this.outbox = [];
+    this.store.update(function (state) {
+      state.messages = [];
+      state.awaiting = null;
+      state.sessionId = null;
+    });
+    this.renderAll();
+    this.updateTyping();
+    this.joinSession();
+  };
+
+  Widget.prototype.joinSession = function () {
+    this.ready = false;
+    this.joined = this.store.state.sessionId;
+    if (this.socket && this.socket.connected) {
+      this.socket.emit("session_request", { session_id: this.store.state.sessionId });
+    }
   };
 
   // A new conversation opens with the assistant's welcome and starter questions (its greeting).
@@ -448,11 +490,10 @@
       tryAllTransports: true,
       reconnectionDelayMax: 4000,
     });
-    socket.on("connect", function () {
-      socket.emit("session_request", { session_id: self.store.state.sessionId });
-    });
+    socket.on("connect", function () { self.joinSession(); });
     socket.on("session_confirm", function (sessionId) {
       if (typeof sessionId !== "string") sessionId = sessionId && sessionId.session_id;
+      self.joined = sessionId;
       self.store.update(function (state) { state.sessionId = sessionId; });
       self.ready = self.connected = true;
       self.setStatus("online");
@@ -503,6 +544,7 @@
     this.renderAll();
     this.scrollToEnd();
     this.flush();
+    this.fire("message", { role: "user", text: shown, payload: payload });
   };
 
   // Messages that are not questions (the greeting, feedback) are sent without being shown.
@@ -557,7 +599,8 @@
       return button && typeof button.title === "string" && typeof button.payload === "string";
     }).map(function (button) { return { title: button.title, payload: button.payload }; });
     var image = imageOf(data, this.title);
-    if (!text && !buttons.length && !image) return;
+    // Anything else is a custom payload (a domain's `custom:` response): the site's to render.
+    var custom = text || buttons.length || image ? null : data;
     var recorded = this.store.update(function (state) {
       var awaiting = awaited(state) || { tab: "", kind: "answer", question: null };
       if (awaiting.tab && awaiting.tab !== TAB) return null;
@@ -579,6 +622,7 @@
       }
       if (text) current.parts.push(text);
       if (image) current.images = (current.images || []).concat([image]);
+      if (custom) current.custom = (current.custom || []).concat([custom]);
       if (buttons.length) current.buttons = current.buttons.concat(buttons);
       return current;
     });
@@ -600,7 +644,12 @@
     this.settled = null;
     if (!message) return;
     var text = message.feedbackReply !== undefined ? message.feedbackReply : message.parts.join("\n");
-    this.announcer.textContent = this.title + ": " + text;
+    if (text) this.announcer.textContent = this.title + ": " + text;
+    if (message.feedbackReply === undefined) {
+      this.fire("message", { role: "bot", text: message.parts.join("\n\n"), parts: message.parts.slice(),
+        buttons: message.buttons.slice(), images: (message.images || []).slice(),
+        custom: (message.custom || []).slice(), question: message.question || null });
+    }
   };
 
   Widget.prototype.rate = function (message, rating) {
@@ -610,9 +659,10 @@
       if (stored) stored.rating = rating;
     });
     this.renderAll();
-    this.send(rating === "up" ? "/feedback_positive" : "/feedback_negative",
-      { feedback: { rating: rating, answer: message.parts.join("\n\n"), question: message.question } },
+    var feedback = { rating: rating, answer: message.parts.join("\n\n"), question: message.question };
+    this.send(rating === "up" ? "/feedback_positive" : "/feedback_negative", { feedback: feedback },
       { kind: "feedback", rated: message.id });
+    this.fire("feedback", feedback);
     this.input.focus();
   };
 
@@ -643,6 +693,9 @@
     this.renderAll();
     if (atEnd) this.scrollToEnd();
     this.updateTyping();
+    // Another tab started a new conversation: this one joins it once the server confirmed it.
+    var sessionId = this.store.state.sessionId;
+    if (sessionId && sessionId !== this.joined) this.joinSession();
   };
 
   // Brings the log in line with the store: messages that did not change keep their element.
@@ -689,6 +742,16 @@
         picture.loading = "lazy";
         bubble.appendChild(picture);
       });
+      if (this.renderCustom) {
+        (message.custom || []).forEach(function (payload) {
+          var shown = null;
+          try { shown = self.renderCustom(payload); } catch (error) { console.error("KpoChat: renderCustom failed", error); }
+          // A string is shown as text; a node the site built is the site's own.
+          if (typeof shown === "string") shown = element("p", "text", shown);
+          if (shown instanceof Node) bubble.appendChild(shown);
+        });
+      }
+      item.hidden = !bubble.childNodes.length && !message.buttons.length;
       item.appendChild(bubble);
       // Thumbs only for answers from the sources, once their last part (the source) is in.
       if (message.kind === "answer" && hasSource(message)) item.appendChild(this.renderFeedback(message));
@@ -753,10 +816,40 @@
 
   var instance = null;
 
+  function widget() {
+    if (!instance) throw new Error("KpoChat: call KpoChat.init() first (or leave data-autoinit on)");
+    return instance;
+  }
+
+  // The site's handle on the chat. Methods return KpoChat, so calls chain.
   window.KpoChat = {
     init: function (options) {
       if (!instance) instance = new Widget(options || {});
-      return instance;
+      return window.KpoChat;
+    },
+    open: function () { widget().open(true); return window.KpoChat; },
+    close: function () { widget().close(false); return window.KpoChat; },
+    toggle: function () {
+      if (widget().panel.hidden) widget().open(true); else widget().close(false);
+      return window.KpoChat;
+    },
+    // Asks a question as if the user had typed it (and shows it).
+    send: function (text) {
+      text = String(text).trim();
+      if (!text || text.length > MAX_LENGTH) throw new Error("KpoChat.send: 1 to " + MAX_LENGTH + " characters");
+      widget().ask(text, text);
+      return window.KpoChat;
+    },
+    clear: function () { widget().clear(); return window.KpoChat; },
+    on: function (event, listener) {
+      if (!widget().listeners[event]) throw new Error("KpoChat.on: no event '" + event + "'");
+      widget().listeners[event].push(listener);
+      return window.KpoChat;
+    },
+    off: function (event, listener) {
+      var listeners = widget().listeners[event] || [];
+      if (listeners.indexOf(listener) >= 0) listeners.splice(listeners.indexOf(listener), 1);
+      return window.KpoChat;
     },
   };
 
