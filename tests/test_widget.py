@@ -21,6 +21,7 @@ from conftest import ARTIFACTS, Assistant, free_port
 
 TITLE = "Careers assistant"
 expect.set_options(timeout=15_000)  # the machine may be busy: answers usually take < 0.3 s
+USER = ".message.user .bubble"  # what the user said, after "You:" for screen readers
 INJECTION = '<img src=x onerror="window.injected=1"><script>window.injected=2</script>'
 
 
@@ -100,7 +101,7 @@ def test_a_question_gets_its_answer_with_source_and_quick_replies(page):
     open_chat(page)
     expect(page.locator(".message.bot.welcome")).to_contain_text("Ask me about KPO and BPO")
     ask(page, "what is kpo")
-    expect(page.locator(".message.user").last).to_have_text("You: what is kpo")
+    expect(page.locator(USER).last).to_have_text("You: what is kpo")
     expect(last_answer(page)).to_contain_text("Knowledge Process Outsourcing")
     expect(last_answer(page).locator(".source")).to_contain_text("Source:")
     expect(page.get_by_label("Your question")).to_be_focused()
@@ -113,7 +114,7 @@ def test_a_question_gets_its_answer_with_source_and_quick_replies(page):
     question = follow_ups.first.text_content()
     follow_ups.first.click()
     expect(page.locator(".message.bot.answer")).to_have_count(2)
-    expect(page.locator(".message.user").last).to_have_text(f"You: {question}")
+    expect(page.locator(USER).last).to_have_text(f"You: {question}")
     expect(last_answer(page).locator(".source")).to_contain_text("Source:")
     expect(page.get_by_label("Your question")).to_be_focused()
 
@@ -135,7 +136,7 @@ def test_the_conversation_survives_a_reload_in_the_same_session(page):
     page.reload()
     expect(page.locator(".message.bot.answer")).to_have_count(1)
     expect(last_answer(page)).to_contain_text("Business Process Outsourcing")
-    expect(page.locator(".message.user")).to_have_text(["You: what is bpo"])
+    expect(page.locator(USER)).to_have_text(["You: what is bpo"])
     expect(page.locator(".status")).to_have_text("Online")
     assert session_id(page) == session
     # The assistant remembers too: "its" is still BPO.
@@ -151,7 +152,7 @@ def test_a_damaged_stored_conversation_keeps_what_it_can(page, widget_assistant)
                   [f"kpo-chat:{widget_assistant.url}", json.dumps(damaged)])
     page.reload()
     page.get_by_role("button", name=f"Open chat with {TITLE}").click()
-    expect(page.locator(".message")).to_have_text(["You: kept"])
+    expect(page.locator(".message .bubble")).to_have_text(["You: kept"])
     expect(page.locator(".status")).to_have_text("Online")
     ask(page, "what is kpo")
     expect(last_answer(page)).to_contain_text("Knowledge Process Outsourcing")
@@ -176,7 +177,7 @@ def test_html_from_the_user_or_the_bot_is_shown_as_text_and_never_runs(page):
     page.reload()
     open_chat(page)
     ask(page, INJECTION)
-    expect(page.locator(".message.user").last).to_have_text(f"You: {INJECTION}")
+    expect(page.locator(USER).last).to_have_text(f"You: {INJECTION}")
     # A bot message with markup and links, as if the server had sent it.
     hostile = ('Read <img src=x onerror="window.injected=3"> https://example.com/kpo. '
                'Not javascript:alert(1) nor <a href="javascript:alert(2)">this</a>')
@@ -282,7 +283,7 @@ def test_the_widget_works_by_keyboard_alone(page):
     expect(follow_up).to_be_focused()
     follow_up_text = follow_up.text_content()
     page.keyboard.press("Enter")
-    expect(page.locator(".message.user").last).to_have_text(f"You: {follow_up_text}")
+    expect(page.locator(USER).last).to_have_text(f"You: {follow_up_text}")
     expect(page.locator(".message.bot.answer")).to_have_count(2)
     expect(question).to_be_focused()
     page.keyboard.press("Escape")
@@ -344,16 +345,16 @@ def test_two_tabs_show_the_whole_conversation_and_lose_nothing(browser, demo_pag
     expect(second.get_by_role("dialog", name=TITLE)).to_be_visible()  # open in the first tab
     expect(second.locator(".message.bot.welcome")).to_have_count(1)
     ask(first, "what is kpo")
-    expect(second.locator(".message.user")).to_have_text(["You: what is kpo"])
+    expect(second.locator(USER)).to_have_text(["You: what is kpo"])
     expect(second.locator(".message.bot.answer")).to_have_count(1)
     ask(second, "what is bpo")
     for page in (first, second):
-        expect(page.locator(".message.user")).to_have_text(["You: what is kpo",
+        expect(page.locator(USER)).to_have_text(["You: what is kpo",
                                                             "You: what is bpo"])
         expect(page.locator(".message.bot.answer")).to_have_count(2)
         expect(page.locator(".message.bot.welcome")).to_have_count(1)
     first.reload()
-    expect(first.locator(".message.user")).to_have_text(["You: what is kpo", "You: what is bpo"])
+    expect(first.locator(USER)).to_have_text(["You: what is kpo", "You: what is bpo"])
     expect(first.locator(".message.bot.answer")).to_have_count(2)
     context.close()
 

@@ -203,3 +203,31 @@ def test_custom_payloads_reach_the_site_which_may_render_them(context, demo):
     open_chat(rendered)
     ask(rendered, "jobs")
     expect(last_answer(rendered).locator("a.card")).to_have_text("KPO jobs")
+
+
+def test_messages_carry_their_time(context, demo):
+    page = new_page(context, demo)
+    open_chat(page)
+    ask(page, "what is kpo")
+    now = page.evaluate("new Date().toLocaleTimeString([], {hour: '2-digit', minute: '2-digit'})")
+    for message in (page.locator(".message.user").last, last_answer(page)):
+        stamp = message.locator("time")
+        expect(stamp).to_have_text(now)
+        assert stamp.get_attribute("datetime").endswith("Z")
+
+
+def test_answers_that_come_while_the_chat_is_closed_are_counted_on_the_launcher(context, demo):
+    page = new_page(context, demo)
+    open_chat(page)
+    page.evaluate("KpoChat.close().send('what is kpo')")
+    launcher = page.locator(".launcher")
+    expect(launcher.locator(".badge")).to_have_text("1")
+    expect(launcher).to_have_attribute("aria-label", f"Open chat with {TITLE} (1 unread)")
+    page.evaluate("KpoChat.send('something else')")
+    expect(launcher.locator(".badge")).to_have_text("2")
+    page.reload()
+    expect(launcher.locator(".badge")).to_have_text("2")
+    launcher.click()
+    expect(launcher.locator(".badge")).to_be_hidden()
+    page.evaluate("KpoChat.close()")
+    expect(launcher).to_have_attribute("aria-label", f"Open chat with {TITLE}")

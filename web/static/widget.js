@@ -154,10 +154,11 @@
   Store.prototype.load = function () {
     var saved = null;
     try { saved = JSON.parse(localStorage.getItem(this.key) || "null"); } catch (error) { saved = null; }
-    var state = { sessionId: null, open: false, messages: [], awaiting: null };
+    var state = { sessionId: null, open: false, unread: 0, messages: [], awaiting: null };
     if (saved && Array.isArray(saved.messages)) {
       state.sessionId = typeof saved.sessionId === "string" ? saved.sessionId : null;
       state.open = saved.open === true;
+      state.unread = typeof saved.unread === "number" && saved.unread > 0 ? Math.floor(saved.unread) : 0;
       state.messages = saved.messages.filter(wellFormed).map(function (message) {
         if (typeof message.id !== "string") message.id = newId();
         return message;
@@ -355,7 +356,9 @@
     this.launcher = element("button", "launcher");
     this.launcher.type = "button";
     this.launcher.setAttribute("aria-controls", panel.id);
-    this.launcher.append(icon("chat"), icon("close"));
+    this.badge = element("span", "badge");
+    this.badge.setAttribute("aria-hidden", "true");  // the launcher's label says it
+    this.launcher.append(icon("chat"), icon("close"), this.badge);
     this.launcher.addEventListener("click", function () {
       if (self.panel.hidden) self.open(true); else self.close(true);
     });
@@ -403,14 +406,18 @@
 
   Widget.prototype.updateLauncher = function () {
     var open = !this.panel.hidden;
+    var unread = open ? 0 : this.store.state.unread;
     this.launcher.setAttribute("aria-expanded", String(open));
-    this.launcher.setAttribute("aria-label", open ? "Close chat" : "Open chat with " + this.title);
+    this.launcher.setAttribute("aria-label", open ? "Close chat" : "Open chat with " + this.title +
+      (unread ? " (" + unread + " unread)" : ""));
+    this.badge.textContent = unread > 9 ? "9+" : String(unread);
+    this.badge.hidden = !unread;
     this.launcher.classList.toggle("is-open", open);
   };
 
   Widget.prototype.open = function (focus) {
     this.panel.hidden = false;
-    this.store.update(function (state) { state.open = true; });
+    this.store.update(function (state) { state.open = true; state.unread = 0; });
     this.updateLauncher();
     this.scrollToEnd();
     if (focus) this.input.focus();
@@ -619,6 +626,9 @@
           parts: [], buttons: [], rating: null, time: Date.now() };
         state.messages.push(current);
         awaiting.message = current.id;
+        // Answers that come while the chat is closed (asked through KpoChat.send, or before
+        // closing) are counted on the launcher.
+        if (!state.open) state.unread += 1;
       }
       if (text) current.parts.push(text);
       if (image) current.images = (current.images || []).concat([image]);
@@ -628,6 +638,7 @@
     });
     if (!recorded) return;
     this.renderAll();
+    this.updateLauncher();
     if (recorded.feedbackReply === undefined) this.reveal(this.rendered[recorded.id].element);
     this.updateTyping();
     var self = this;
@@ -693,6 +704,7 @@
     this.renderAll();
     if (atEnd) this.scrollToEnd();
     this.updateTyping();
+    this.updateLauncher();
     // Another tab started a new conversation: this one joins it once the server confirmed it.
     var sessionId = this.store.state.sessionId;
     if (sessionId && sessionId !== this.joined) this.joinSession();
@@ -728,12 +740,14 @@
     var self = this;
     var item = element("li", "message " + message.role + (message.kind ? " " + message.kind : ""));
     if (message.role === "user") {
-      item.appendChild(element("span", "sr-only", "You: "));
-      item.appendChild(element("p", "bubble", message.text));
+      var said = element("p", "bubble");
+      said.append(element("span", "sr-only", "You: "), message.text);
+      item.appendChild(said);
       if (message.pending !== undefined) item.appendChild(element("p", "pending", "Not sent yet"));
+      else item.appendChild(timestamp(message.time));
     } else {
-      item.appendChild(element("span", "sr-only", this.title + ": "));
       var bubble = element("div", "bubble");
+      bubble.appendChild(element("span", "sr-only", this.title + ": "));
       message.parts.forEach(function (part) { appendMarkdown(bubble, part); });
       (message.images || []).forEach(function (image) {
         var picture = element("img", "image");
@@ -751,8 +765,9 @@
           if (shown instanceof Node) bubble.appendChild(shown);
         });
       }
-      item.hidden = !bubble.childNodes.length && !message.buttons.length;
+      item.hidden = bubble.childNodes.length === 1 && !message.buttons.length;
       item.appendChild(bubble);
+      item.appendChild(timestamp(message.time));
       // Thumbs only for answers from the sources, once their last part (the source) is in.
       if (message.kind === "answer" && hasSource(message)) item.appendChild(this.renderFeedback(message));
       if (message.buttons.length) {
@@ -770,6 +785,19 @@
     }
     return item;
   };
+
+  // "14:05", or with the day for an older message; nothing for a message stored without a time.
+  function timestamp(time) {
+    var node = element("time", "time");
+    if (typeof time !== "number") return node;
+    var date = new Date(time);
+    var today = date.toDateString() === new Date().toDateString();
+    node.dateTime = date.toISOString();
+    node.textContent = today
+      ? date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
+      : date.toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+    return node;
+  }
 
   Widget.prototype.renderFeedback = function (message) {
     var self = this;
