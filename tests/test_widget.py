@@ -36,10 +36,16 @@ def web_origin(web_port) -> str:
 
 
 @pytest.fixture(scope="module")
-def widget_assistant(tmp_path_factory, web_origin) -> Assistant:
-    running = Assistant(tmp_path_factory.mktemp("widget"),
-                        env={"WIDGET_ORIGINS": web_origin,
-                             "WIDGET_SESSION_SECRET": "a-secret-for-the-tests-only"})
+def widget_assistant(tmp_path_factory, web_port, web_origin) -> Assistant:
+    # The demo page's port is only taken once the assistant is up: the assistant must not have
+    # been given the same free port meanwhile.
+    while True:
+        running = Assistant(tmp_path_factory.mktemp("widget"),
+                            env={"WIDGET_ORIGINS": web_origin,
+                                 "WIDGET_SESSION_SECRET": "a-secret-for-the-tests-only"})
+        if web_port not in (running.rasa_port, running.action_port):
+            break
+        running.stop()
     try:
         running.wait_until_ready()
         yield running

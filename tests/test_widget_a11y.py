@@ -36,11 +36,11 @@ def browser():
         chromium.close()
 
 
-def new_page(browser, demo_page, size: str) -> Page:
+def new_page(browser, demo_page, size: str, scheme: str = "light") -> Page:
     # bypass_csp: axe-core is added as an inline script, which the demo page's policy forbids.
     # No motion: axe would measure colours halfway through the panel's fade-in.
     context = browser.new_context(viewport=SIZES[size], bypass_csp=True,
-                                  reduced_motion="reduce")
+                                  reduced_motion="reduce", color_scheme=scheme)
     page = context.new_page()
     FakeRasa(page, CONVERSATION)
     page.goto(demo_page)
@@ -70,9 +70,10 @@ def violations(page: Page) -> list:
     return [v for v in found if v["impact"] in ("moderate", "serious", "critical")]
 
 
-@pytest.mark.parametrize("size", SIZES)
-def test_axe_finds_nothing_serious_or_moderate_closed_or_open(browser, demo_page, size):
-    page = new_page(browser, demo_page, size)
+@pytest.mark.parametrize("size, scheme", [("desktop", "light"), ("phone", "light"),
+                                          ("desktop", "dark")])
+def test_axe_finds_nothing_serious_or_moderate_closed_or_open(browser, demo_page, size, scheme):
+    page = new_page(browser, demo_page, size, scheme)
     expect(page.locator(".launcher")).to_be_visible()
     assert violations(page) == []
     open_chat(page)
@@ -82,7 +83,7 @@ def test_axe_finds_nothing_serious_or_moderate_closed_or_open(browser, demo_page
     page.locator(".message.bot.answer").get_by_role("button", name="Helpful", exact=True).click()
     expect(page.locator(".feedback")).to_contain_text("Thanks for the feedback")
     assert violations(page) == []
-    page.screenshot(path=ARTIFACTS / f"widget-a11y-{size}.png")
+    page.screenshot(path=ARTIFACTS / f"widget-a11y-{size}-{scheme}.png")
     page.context.close()
 
 
@@ -115,8 +116,9 @@ CONTROLS = [  # what, its colour, the element behind it, the minimum ratio
 ]
 
 
-def test_controls_and_focus_rings_meet_wcag_contrast(browser, demo_page):
-    page = new_page(browser, demo_page, "desktop")
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_controls_and_focus_rings_meet_wcag_contrast(browser, demo_page, scheme):
+    page = new_page(browser, demo_page, "desktop", scheme)
     open_chat(page)
     ask(page, "what is kpo")
     expect(page.locator(".message.bot.answer .feedback")).to_be_visible()

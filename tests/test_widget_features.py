@@ -112,14 +112,19 @@ def test_an_image_from_the_assistant_is_shown(context, demo):
                            ".querySelector('.log img').naturalWidth > 0")
 
 
-def embedding_page(context, demo: DemoPage, options: str, replies=None) -> Page:
-    """A page of the site's own that starts the widget with KpoChat.init(options) (JavaScript)."""
+def embedding_page(context, demo: DemoPage, options: str = None, replies=None,
+                   attributes: str = "") -> Page:
+    """A page of the site's own that starts the widget with KpoChat.init(options) (JavaScript),
+    or by itself with the script tag's data-* `attributes` when options is None."""
     url = f"{demo.origin}/embedded.html"
+    start = "" if options is None else (
+        f'<script>KpoChat.init(Object.assign({{serverUrl: "http://127.0.0.1:9", '
+        f'title: "{TITLE}"}}, {options}));</script>')
+    autoinit = 'data-autoinit="false"' if options is not None else \
+        f'data-server-url="http://127.0.0.1:9" data-title="{TITLE}"'
     html = ('<!doctype html><html lang="en"><head><title>Embedded</title></head><body>'
-            '<main><h1>A site</h1></main>'
-            '<script src="/widget.js" data-autoinit="false"></script>'
-            f'<script>KpoChat.init(Object.assign({{serverUrl: "http://127.0.0.1:9", '
-            f'title: "{TITLE}"}}, {options}));</script></body></html>')
+            f'<main><h1>A site</h1></main><script src="/widget.js" {autoinit} {attributes}>'
+            f'</script>{start}</body></html>')
     context.route(url, lambda route: route.fulfill(body=html, content_type="text/html"))
     page = context.new_page()
     page.fake = FakeRasa(page, {**CONVERSATION, **(replies or {})})
@@ -231,3 +236,86 @@ def test_answers_that_come_while_the_chat_is_closed_are_counted_on_the_launcher(
     expect(launcher.locator(".badge")).to_be_hidden()
     page.evaluate("KpoChat.close()")
     expect(launcher).to_have_attribute("aria-label", f"Open chat with {TITLE}")
+
+
+# Relative luminance contrast of two computed colours, in the page.
+CONTRAST = """([a, b]) => {
+    const rgb = value => value.match(/[\\d.]+/g).slice(0, 3).map(Number);
+    const lum = c => rgb(c).map(v => v / 255)
+        .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+        .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+    const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+    return (x + 0.05) / (y + 0.05);
+}"""
+
+
+def style(page: Page, selector: str, name: str) -> str:
+    return page.evaluate("([selector, name]) => getComputedStyle(document.getElementById("
+                         "'kpo-chat-widget').shadowRoot.querySelector(selector))"
+                         ".getPropertyValue(name)", [selector, name])
+
+
+FRENCH = {"openChat": "Discuter avec {title}", "closeChat": "Fermer", "question": "Votre question",
+          "placeholder": "Posez votre question…", "helpful": "Cette réponse vous a-t-elle aidé ?",
+          "online": "En ligne", "you": "Vous", "count": "{count} / {max} caractères"}
+
+
+def test_every_string_can_be_changed_for_another_language(context, demo):
+    page = embedding_page(context, demo, f"{{lang: 'fr', strings: {json.dumps(FRENCH)}}}")
+    page.get_by_role("button", name=f"Discuter avec {TITLE}").click()
+    expect(page.locator(".status")).to_have_text("En ligne")
+    question = page.get_by_label("Votre question")
+    expect(question).to_have_attribute("placeholder", "Posez votre question…")
+    question.fill("what is kpo")
+    page.keyboard.press("Enter")
+    expect(page.locator(".message.user .bubble")).to_have_text("Vous: what is kpo")
+    expect(last_answer(page).locator(".feedback")).to_contain_text("Cette réponse")
+    question.fill("x" * 1900)
+    expect(page.locator(".counter")).to_have_text("1\u202f900 / 2\u202f000 caractères")
+    assert page.evaluate("document.getElementById('kpo-chat-widget').shadowRoot"
+                         ".querySelector('.widget').lang") == "fr"
+    expect(page.get_by_role("button", name="Fermer").first).to_be_visible()
+
+
+def test_the_theme_follows_the_system_unless_the_site_chooses(browser, demo):
+    for scheme, attributes, dark in (("light", "", False), ("dark", "", True),
+                                     ("dark", 'data-theme="light"', False),
+                                     ("light", 'data-theme="dark"', True)):
+        context = browser.new_context(color_scheme=scheme)
+        page = embedding_page(context, demo, attributes=attributes)
+        open_chat(page)
+        canvas = style(page, ".log", "background-color")
+        ink = style(page, ".bubble p", "color")
+        assert (canvas == "rgb(18, 21, 31)") == dark, (scheme, attributes, canvas)
+        assert page.evaluate(CONTRAST, [canvas, ink]) >= 4.5
+        context.close()
+
+
+def test_the_launcher_goes_left_when_the_site_asks(context, demo):
+    page = embedding_page(context, demo, attributes='data-position="left"')
+    box = page.locator(".launcher").bounding_box()
+    assert box["x"] < 40
+    page.locator(".launcher").click()
+    panel = page.get_by_role("dialog", name=TITLE).bounding_box()
+    assert panel["x"] < 40
+
+
+@pytest.mark.parametrize("colour", ["#ffcc00", "rgb(0, 100, 60)"])
+def test_the_brand_colour_is_used_and_text_on_it_stays_readable(context, demo, colour):
+    page = embedding_page(context, demo, attributes=f'data-brand-color="{colour}"')
+    open_chat(page)
+    ask(page, "what is kpo")
+    page.mouse.move(1, 1)  # not hovering the launcher, which darkens it
+    page.wait_for_timeout(300)
+    launcher = style(page, ".launcher", "background-color")
+    expected = page.evaluate("c => { const s = document.createElement('span'); s.style.color = c;"
+                             " document.body.append(s); return getComputedStyle(s).color; }",
+                             colour)
+    assert launcher == expected
+    pairs = [(".user .bubble", "color", ".user .bubble", "background-color", 4.5),
+             (".header", "color", ".header", "background-color", 4.5),
+             (".quick-reply", "color", ".quick-reply", "background-color", 4.5),
+             (".send", "color", ".send", "background-color", 3)]
+    for fore, fore_name, back, back_name, minimum in pairs:
+        ratio = page.evaluate(CONTRAST, [style(page, fore, fore_name), style(page, back, back_name)])
+        assert ratio >= minimum, (colour, fore, ratio)

@@ -33,6 +33,24 @@
     down: "M17 14V3h4v11h-4zm-2-11H6.7a2 2 0 0 0-2 1.6l-1.5 7A2 2 0 0 0 5.2 14H10l-.8 4.2a1.8 1.8 0 0 0 1.8 2.1l4-6.3V3z",
   };
 
+  // Everything the widget says, for KpoChat.init({strings}) or data-strings (JSON) to change,
+  // e.g. into another language; {name}s are filled in.
+  var STRINGS = {
+    openChat: "Open chat with {title}", closeChat: "Close chat", unread: "({count} unread)",
+    newConversation: "New conversation", conversation: "Conversation", you: "You",
+    placeholder: "Type your question…", question: "Your question", send: "Send",
+    moreBelow: "More below", suggested: "Suggested questions", notSent: "Not sent yet",
+    helpful: "Was this helpful?", rated: "Thanks for rating this answer", up: "Helpful",
+    down: "Not helpful", image: "Image from {title}",
+    count: "{count} / {max} characters", tooLong: "{count} / {max} characters: {over} too many to send",
+    footer: "Answers come from two articles on KPO and BPO; each names its source.",
+    connecting: "Connecting…", online: "Online", offline: "Offline · reconnecting…",
+    refused: "Not available on this site",
+    connectingHint: "Connecting to the assistant…",
+    offlineHint: "The assistant can't be reached right now. It reconnects by itself; you can type your question meanwhile.",
+    refusedHint: "The assistant's server does not accept connections from this site ({origin}). If this is your site, add its origin to the server's allowed origins (WIDGET_ORIGINS).",
+  };
+
   function icon(name) {
     var svg = document.createElementNS(SVG_NS, "svg");
     svg.setAttribute("viewBox", "0 0 24 24");
@@ -210,7 +228,14 @@
     var payload = attachment && attachment.type === "image" && attachment.payload;
     var src = payload && typeof payload.src === "string" && safeHref(payload.src);
     if (!src) return null;
-    return { src: src, alt: typeof payload.alt === "string" ? payload.alt : "Image from " + title };
+    return { src: src, alt: typeof payload.alt === "string" ? payload.alt : title };
+  }
+
+  function luminance(rgb) {
+    return rgb.map(function (c) {
+      c /= 255;
+      return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+    }).reduce(function (sum, c, i) { return sum + c * [0.2126, 0.7152, 0.0722][i]; }, 0);
   }
 
   function findIn(state, id) {
@@ -225,6 +250,15 @@
     var self = this;
     this.serverUrl = (options.serverUrl || location.protocol + "//" + location.hostname + ":5005").replace(/\/+$/, "");
     this.title = options.title || "Outsourcing assistant";
+    this.strings = {};
+    var strings = options.strings || {};
+    Object.keys(STRINGS).forEach(function (key) {
+      self.strings[key] = typeof strings[key] === "string" ? strings[key] : STRINGS[key];
+    });
+    this.lang = options.lang || document.documentElement.lang || "en";
+    this.theme = /^(light|dark)$/.test(options.theme) ? options.theme : "auto";
+    this.position = options.position === "left" ? "left" : "right";
+    this.brandColor = options.brandColor && CSS.supports("color", options.brandColor) ? options.brandColor : null;
     this.initPayload = options.initPayload || "/greet";
     this.renderCustom = typeof options.renderCustom === "function" ? options.renderCustom : null;
     this.listeners = { open: [], close: [], message: [], feedback: [] };
@@ -247,12 +281,28 @@
     loadSocketIo().then(function (io) { self.connect(io); }, function () { self.setStatus("offline"); });
   }
 
+  // A string of the widget's, its {name}s filled in from values (and {title} always).
+  Widget.prototype.text = function (key, values) {
+    var all = Object.assign({ title: this.title }, values);
+    return this.strings[key].replace(/\{(\w+)\}/g, function (match, name) {
+      return name in all ? all[name] : match;
+    });
+  };
+
+  Widget.prototype.number = function (value) {
+    try { return value.toLocaleString(this.lang); } catch (error) { return String(value); }
+  };
+
   Widget.prototype.build = function () {
     var self = this;
     this.host = element("div");
     this.host.id = "kpo-chat-widget";
     var root = this.host.attachShadow({ mode: "open" });
     var container = element("div", "widget");
+    container.lang = this.lang;
+    container.dataset.theme = this.theme;
+    container.dataset.position = this.position;
+    if (this.brandColor) this.applyBrand(container);
     container.hidden = true;  // until the styles are in, so nothing unstyled flashes
     var styles = element("link");
     styles.rel = "stylesheet";
@@ -280,13 +330,13 @@
     heading.appendChild(this.statusLine);
     var close = element("button", "close");
     close.type = "button";
-    close.setAttribute("aria-label", "Close chat");
+    close.setAttribute("aria-label", this.text("closeChat"));
     close.appendChild(icon("close"));
     close.addEventListener("click", function () { self.close(true); });
     var restart = element("button", "restart");
     restart.type = "button";
-    restart.setAttribute("aria-label", "New conversation");
-    restart.title = "New conversation";
+    restart.setAttribute("aria-label", this.text("newConversation"));
+    restart.title = this.text("newConversation");
     restart.appendChild(icon("restart"));
     restart.addEventListener("click", function () { self.clear(); self.input.focus(); });
     header.append(avatar, heading, restart, close);
@@ -294,12 +344,12 @@
     // Not a live region: it is redrawn as an answer's parts come in and its buttons go, and
     // screen readers would read an answer several times. The announcer reads each reply once.
     this.log = element("ol", "log");
-    this.log.setAttribute("aria-label", "Conversation");
+    this.log.setAttribute("aria-label", this.text("conversation"));
     this.log.tabIndex = 0;
     this.log.addEventListener("scroll", function () { self.updateMore(); });
 
     // Says there is more below when the end of the conversation (the follow-ups) is out of view.
-    this.more = element("button", "more", "More below");
+    this.more = element("button", "more", this.text("moreBelow"));
     this.more.type = "button";
     this.more.hidden = true;
     this.more.addEventListener("click", function () { self.scrollToEnd(); self.input.focus(); });
@@ -316,14 +366,14 @@
     this.input = element("input", "input");
     this.input.type = "text";
     this.input.autocomplete = "off";
-    this.input.placeholder = "Type your question…";
-    this.input.setAttribute("aria-label", "Your question");
+    this.input.placeholder = this.text("placeholder");
+    this.input.setAttribute("aria-label", this.text("question"));
     this.input.setAttribute("aria-describedby", "kpo-chat-counter");
     // No maxlength: a paste over the limit would be cut silently. The counter says what is over.
     this.input.addEventListener("input", function () { self.updateCounter(); });
     var send = element("button", "send");
     send.type = "submit";
-    send.setAttribute("aria-label", "Send");
+    send.setAttribute("aria-label", this.text("send"));
     send.appendChild(icon("send"));
     form.append(this.input, send);
     form.addEventListener("submit", function (event) {
@@ -338,7 +388,7 @@
     this.counter.id = "kpo-chat-counter";
     this.counter.hidden = true;
 
-    var footer = element("p", "footer", "Answers come from two articles on KPO and BPO; each names its source.");
+    var footer = element("p", "footer", this.text("footer"));
     var conversation = element("div", "conversation");
     // Before the log, so that Shift+Tab from the input reaches the last follow-up first.
     conversation.append(this.more, this.log);
@@ -371,6 +421,25 @@
     document.body.appendChild(this.host);
   };
 
+  // The site's colour for the launcher, the header and the user's bubbles, with text on it in
+  // white or ink, whichever contrasts more, and as a text colour only where it is readable.
+  Widget.prototype.applyBrand = function (container) {
+    var probe = element("span");
+    probe.style.color = this.brandColor;
+    document.body.appendChild(probe);
+    var rgb = getComputedStyle(probe).color.match(/[\d.]+/g).slice(0, 3).map(Number);
+    probe.remove();
+    var brand = luminance(rgb);
+    var contrast = function (other) { return (Math.max(brand, other) + 0.05) / (Math.min(brand, other) + 0.05); };
+    var white = 1, ink = luminance([29, 34, 51]), darkSurface = luminance([27, 31, 46]);
+    var style = container.style;
+    style.setProperty("--brand", this.brandColor);
+    style.setProperty("--on-brand", contrast(white) >= contrast(ink) ? "#fff" : "#1d2233");
+    style.setProperty("--header", this.brandColor);
+    style.setProperty("--brand-on-light", contrast(white) >= 4.5 ? this.brandColor : "#1d2233");
+    style.setProperty("--brand-on-dark", contrast(darkSurface) >= 4.5 ? this.brandColor : "#e6e8f0");
+  };
+
   Widget.prototype.isModal = function () {
     return this.phone.matches && !this.panel.hidden;
   };
@@ -396,10 +465,9 @@
     var over = length > MAX_LENGTH;
     // Shown from 90% of the limit on, so a long paste is noticed before it is refused.
     this.counter.hidden = length < MAX_LENGTH * 0.9;
-    this.counter.textContent = over
-      ? length.toLocaleString("en") + " / " + MAX_LENGTH.toLocaleString("en") + " characters: " +
-        (length - MAX_LENGTH).toLocaleString("en") + " too many to send"
-      : length.toLocaleString("en") + " / " + MAX_LENGTH.toLocaleString("en") + " characters";
+    this.counter.textContent = this.text(over ? "tooLong" : "count", {
+      count: this.number(length), max: this.number(MAX_LENGTH), over: this.number(length - MAX_LENGTH),
+    });
     this.counter.classList.toggle("is-over", over);
     if (over) this.input.setAttribute("aria-invalid", "true"); else this.input.removeAttribute("aria-invalid");
   };
@@ -408,8 +476,8 @@
     var open = !this.panel.hidden;
     var unread = open ? 0 : this.store.state.unread;
     this.launcher.setAttribute("aria-expanded", String(open));
-    this.launcher.setAttribute("aria-label", open ? "Close chat" : "Open chat with " + this.title +
-      (unread ? " (" + unread + " unread)" : ""));
+    this.launcher.setAttribute("aria-label", open ? this.text("closeChat") : this.text("openChat") +
+      (unread ? " " + this.text("unread", { count: unread }) : ""));
     this.badge.textContent = unread > 9 ? "9+" : String(unread);
     this.badge.hidden = !unread;
     this.launcher.classList.toggle("is-open", open);
@@ -473,20 +541,9 @@
 
   Widget.prototype.setStatus = function (status) {
     this.status = status;
-    var labels = {
-      connecting: "Connecting…", online: "Online", offline: "Offline · reconnecting…",
-      refused: "Not available on this site",
-    };
-    var hints = {
-      connecting: "Connecting to the assistant…",
-      online: "",
-      offline: "The assistant can't be reached right now. It reconnects by itself; you can type your question meanwhile.",
-      refused: "The assistant's server does not accept connections from this site (" + location.origin +
-        "). If this is your site, add its origin to the server's allowed origins (WIDGET_ORIGINS).",
-    };
-    this.statusLine.textContent = labels[status];
+    this.statusLine.textContent = this.text(status);
     this.panel.dataset.status = status;
-    this.log.dataset.empty = hints[status];
+    this.log.dataset.empty = status === "online" ? "" : this.text(status + "Hint", { origin: location.origin });
     this.updateTyping();
   };
 
@@ -605,7 +662,7 @@
     var buttons = (data.quick_replies || data.buttons || []).filter(function (button) {
       return button && typeof button.title === "string" && typeof button.payload === "string";
     }).map(function (button) { return { title: button.title, payload: button.payload }; });
-    var image = imageOf(data, this.title);
+    var image = imageOf(data, this.text("image"));
     // Anything else is a custom payload (a domain's `custom:` response): the site's to render.
     var custom = text || buttons.length || image ? null : data;
     var recorded = this.store.update(function (state) {
@@ -741,9 +798,9 @@
     var item = element("li", "message " + message.role + (message.kind ? " " + message.kind : ""));
     if (message.role === "user") {
       var said = element("p", "bubble");
-      said.append(element("span", "sr-only", "You: "), message.text);
+      said.append(element("span", "sr-only", this.text("you") + ": "), message.text);
       item.appendChild(said);
-      if (message.pending !== undefined) item.appendChild(element("p", "pending", "Not sent yet"));
+      if (message.pending !== undefined) item.appendChild(element("p", "pending", this.text("notSent")));
       else item.appendChild(timestamp(message.time));
     } else {
       var bubble = element("div", "bubble");
@@ -773,7 +830,7 @@
       if (message.buttons.length) {
         var replies = element("div", "quick-replies");
         replies.setAttribute("role", "group");
-        replies.setAttribute("aria-label", "Suggested questions");
+        replies.setAttribute("aria-label", this.text("suggested"));
         message.buttons.forEach(function (button) {
           var choice = element("button", "quick-reply", button.title);
           choice.type = "button";
@@ -802,9 +859,9 @@
   Widget.prototype.renderFeedback = function (message) {
     var self = this;
     var row = element("div", "feedback");
-    var label = message.feedbackReply || (message.rating ? "Thanks for rating this answer" : "Was this helpful?");
+    var label = message.feedbackReply || this.text(message.rating ? "rated" : "helpful");
     row.appendChild(element("span", "feedback-label", label));
-    [["up", "Helpful"], ["down", "Not helpful"]].forEach(function (choice) {
+    [["up", this.text("up")], ["down", this.text("down")]].forEach(function (choice) {
       var button = element("button", "rate rate-" + choice[0]);
       button.type = "button";
       button.setAttribute("aria-label", choice[1]);
@@ -883,10 +940,17 @@
 
   if (SCRIPT && SCRIPT.dataset.autoinit !== "false") {
     var start = function () {
+      var strings = null;
+      try { strings = JSON.parse(SCRIPT.dataset.strings || "null"); } catch (error) { console.error("KpoChat: data-strings is not JSON", error); }
       window.KpoChat.init({
         serverUrl: SCRIPT.dataset.serverUrl,
         title: SCRIPT.dataset.title,
         initPayload: SCRIPT.dataset.initPayload,
+        strings: strings,
+        lang: SCRIPT.dataset.lang,
+        theme: SCRIPT.dataset.theme,
+        position: SCRIPT.dataset.position,
+        brandColor: SCRIPT.dataset.brandColor,
       });
     };
     if (document.body) start(); else document.addEventListener("DOMContentLoaded", start);
