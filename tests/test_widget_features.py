@@ -5,13 +5,14 @@ badge, configurable strings, theme, launcher position and brand colour, and its 
 The widget talks to a stand-in for Rasa's socket.io channel (browser.FakeRasa).
 """
 import base64
+import gzip
 import json
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from browser import CONVERSATION, DemoPage, FakeRasa, launch_chromium, rasa_answer
-from conftest import free_port
+from conftest import PROJECT, free_port
 
 TITLE = "Careers assistant"
 expect.set_options(timeout=15_000)
@@ -319,3 +320,15 @@ def test_the_brand_colour_is_used_and_text_on_it_stays_readable(context, demo, c
     for fore, fore_name, back, back_name, minimum in pairs:
         ratio = page.evaluate(CONTRAST, [style(page, fore, fore_name), style(page, back, back_name)])
         assert ratio >= minimum, (colour, fore, ratio)
+
+
+# What a page downloads for the widget (the embed is the one script tag, which loads the rest).
+DOWNLOADED = ("widget.js", "widget.css", "vendor/socket.io-client/socket.io.min.js")
+
+
+def test_the_widget_downloads_under_40_kb_gzipped():
+    sizes = {name: len(gzip.compress((PROJECT / "web" / "static" / name).read_bytes(), 9))
+             for name in DOWNLOADED}
+    print("gzipped:", ", ".join(f"{name} {size:,} B" for name, size in sizes.items()),
+          f"= {sum(sizes.values()):,} B")
+    assert sum(sizes.values()) < 40_000
