@@ -263,10 +263,11 @@
     this.renderCustom = typeof options.renderCustom === "function" ? options.renderCustom : null;
     this.listeners = { open: [], close: [], message: [], feedback: [] };
     this.store = new Store(this.serverUrl);
-    this.outbox = [];            // feedback waiting for the connection (questions wait in the store)
+    this.outbox = [];            // the greeting or feedback waiting for the connection (questions wait in the store)
     this.ready = false;          // connected and the session confirmed
     this.connected = false;      // connected once since the page loaded
     this.rendered = {};          // message id -> {json, element}
+    this.settled = null;         // the reply being received, until it is complete
     this.settleTimer = null;
     this.typingTimer = null;
     this.build();
