@@ -332,3 +332,15 @@ def test_the_widget_downloads_under_40_kb_gzipped():
     print("gzipped:", ", ".join(f"{name} {size:,} B" for name, size in sizes.items()),
           f"= {sum(sizes.values()):,} B")
     assert sum(sizes.values()) < 40_000
+
+
+def test_the_demo_pages_buttons_ask_through_the_api(context, demo):
+    page = new_page(context, demo)
+    page.get_by_role("button", name="Ask the assistant: what jobs can I get after an M.Sc in "
+                                    "computer science?").click()
+    expect(page.get_by_role("dialog", name=TITLE)).to_be_visible()
+    expect(page.locator(".message.user .bubble")).to_have_text(
+        "You: what jobs can I get after an M.Sc in computer science?")
+    assert page.fake.received[-1]["message"] == \
+        "what jobs can I get after an M.Sc in computer science?"
+
