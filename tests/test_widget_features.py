@@ -344,3 +344,13 @@ def test_the_demo_pages_buttons_ask_through_the_api(context, demo):
     assert page.fake.received[-1]["message"] == \
         "what jobs can I get after an M.Sc in computer science?"
 
+
+def test_a_question_asked_before_the_welcome_is_in_gets_its_own_answer(context, demo):
+    page = new_page(context, demo)
+    expect(page.locator(".status")).to_have_text("Online")
+    page.evaluate("KpoChat.open().send('what is kpo')")  # the greeting is still on its way
+    expect(page.locator(".message.bot.welcome")).to_have_count(1)
+    expect(last_answer(page).locator(".source")).to_contain_text("Source")
+    expect(page.locator(".message.bot.welcome")).not_to_contain_text("Knowledge")
+    expect(last_answer(page)).not_to_contain_text("outsourcing assistant")
+    assert [sent["message"] for sent in page.fake.received] == ["/greet", "what is kpo"]

@@ -171,7 +171,10 @@
 
   Store.prototype.load = function () {
     var saved = null;
-    try { saved = JSON.parse(localStorage.getItem(this.key) || "null"); } catch (error) { saved = null; }
+    try {
+      this.raw = localStorage.getItem(this.key);
+      saved = JSON.parse(this.raw || "null");
+    } catch (error) { saved = null; }
     var state = { sessionId: null, open: false, unread: 0, messages: [], awaiting: null };
     if (saved && Array.isArray(saved.messages)) {
       state.sessionId = typeof saved.sessionId === "string" ? saved.sessionId : null;
@@ -205,7 +208,10 @@
 
   Store.prototype.save = function () {
     this.state.messages = this.state.messages.slice(-MAX_STORED_MESSAGES);
-    try { localStorage.setItem(this.key, JSON.stringify(this.state)); } catch (error) { /* full or blocked: the chat still works */ }
+    var raw = JSON.stringify(this.state);
+    if (raw === this.raw) return;  // no change, no storage event for the other tabs
+    this.raw = raw;
+    try { localStorage.setItem(this.key, raw); } catch (error) { /* full or blocked: the chat still works */ }
   };
 
   // Applies change(state) to the latest stored state and saves it.
@@ -216,10 +222,16 @@
     return result;
   };
 
-  // The reply a tab is waiting for, unless it is overdue (its tab may have died mid-reply).
+  // The reply the last message sent asked for, unless it is overdue (lost, or its tab died).
   function awaited(state) {
     var awaiting = state.awaiting;
     return awaiting && Date.now() - (awaiting.since || 0) < REPLY_TIMEOUT_MS ? awaiting : null;
+  }
+
+  // That reply, while it is still coming.
+  function replyDue(state) {
+    var awaiting = awaited(state);
+    return awaiting && !awaiting.done ? awaiting : null;
   }
 
   // An image as Rasa's socket.io channel sends one (an http(s) URL only).
@@ -536,7 +548,7 @@
   Widget.prototype.greetIfNew = function () {
     if (this.panel.hidden || !this.ready) return;
     var state = this.store.state;
-    if (state.messages.length || awaited(state)) return;
+    if (state.messages.length || awaited(state) || this.outbox.length) return;
     this.send(this.initPayload, null, { kind: "welcome" });
   };
 
@@ -597,14 +609,12 @@
   // intent payload). It is stored at once, marked as not sent until the server has it.
   Widget.prototype.ask = function (payload, shown) {
     this.input.focus();
-    this.settle();
     var id = newId();
     this.store.update(function (state) {
       // The previous answer's follow-ups make way for the new question.
       var answered = lastBot(state);
       if (answered) answered.buttons = [];
       state.messages.push({ id: id, role: "user", text: shown, payload: payload, pending: TAB, time: Date.now() });
-      state.awaiting = { tab: TAB, kind: "answer", question: shown, since: Date.now() };
     });
     this.renderAll();
     this.scrollToEnd();
@@ -614,33 +624,34 @@
 
   // Messages that are not questions (the greeting, feedback) are sent without being shown.
   Widget.prototype.send = function (payload, metadata, awaiting) {
-    this.outbox.push({ message: payload, metadata: metadata || {} });
-    this.store.update(function (state) {
-      state.awaiting = Object.assign({ tab: TAB, since: Date.now() }, awaiting);
-    });
+    this.outbox.push({ message: payload, metadata: metadata || {}, awaiting: awaiting });
     this.flush();
   };
 
-  // Messages wait until the session is confirmed: sent before, Rasa would answer into a room
-  // this connection has not joined yet. Questions another tab left unsent are sent here too.
+  // Sends the next message once the session is confirmed (sent before, Rasa would answer into a
+  // room this connection has not joined yet) and the previous reply is complete: replies carry
+  // nothing saying which message they answer, so one message is answered at a time. Questions
+  // another tab left unsent are sent here too.
   Widget.prototype.flush = function () {
     var self = this;
-    if (!this.ready) return this.updateTyping();
-    while (this.outbox.length) this.emit(this.outbox.shift());
-    var questions = this.store.update(function (state) {
-      var questions = state.messages.filter(function (message) {
-        if (message.role !== "user" || (message.pending !== TAB && message.pending !== "")) return false;
-        delete message.pending;
-        return true;
-      });
-      // The reply is due from now, not from when the question was typed offline.
-      if (questions.length && state.awaiting) state.awaiting.since = Date.now();
-      return questions;
+    var next = this.ready && this.store.update(function (state) {
+      if (replyDue(state)) return null;
+      var item = self.outbox.shift();
+      var question = !item && state.messages.filter(function (message) {
+        return message.role === "user" && (message.pending === TAB || message.pending === "");
+      })[0];
+      if (question) {
+        delete question.pending;
+        item = { message: question.payload || question.text, metadata: {},
+          awaiting: { kind: "answer", question: question.text } };
+      }
+      if (item) state.awaiting = Object.assign({ tab: TAB, since: Date.now() }, item.awaiting);
+      return item;
     });
-    questions.forEach(function (question) {
-      self.emit({ message: question.payload || question.text, metadata: {} });
-    });
-    if (questions.length) this.renderAll();
+    if (next) {
+      this.emit({ message: next.message, metadata: next.metadata });
+      this.renderAll();
+    }
     this.updateTyping();
   };
 
@@ -667,7 +678,10 @@
     // Anything else is a custom payload (a domain's `custom:` response): the site's to render.
     var custom = text || buttons.length || image ? null : data;
     var recorded = this.store.update(function (state) {
-      var awaiting = awaited(state) || { tab: "", kind: "answer", question: null };
+      // A late part of a complete answer still joins it (nothing newer was sent meanwhile); a
+      // reply nothing asked for is recorded too.
+      var awaiting = awaited(state);
+      if (!awaiting || awaiting.done && !awaiting.message) awaiting = { tab: "", kind: "answer", question: null };
       if (awaiting.tab && awaiting.tab !== TAB) return null;
       awaiting.tab = TAB;
       awaiting.since = Date.now();
@@ -702,8 +716,18 @@
     var self = this;
     clearTimeout(this.settleTimer);
     this.settled = recorded.id;
-    if (recorded.feedbackReply !== undefined || hasSource(recorded)) this.settle();
-    else this.settleTimer = setTimeout(function () { self.settle(); }, SETTLE_MS);
+    // Rasa puts the buttons on a reply's last part, and an answer's source is its last line.
+    if (buttons.length || recorded.feedbackReply !== undefined || /(^|\n)Sources?:/.test(text)) this.complete();
+    else this.settleTimer = setTimeout(function () { self.complete(); }, SETTLE_MS);
+  };
+
+  // The reply being received is complete: the next message may go.
+  Widget.prototype.complete = function () {
+    this.settle();
+    this.store.update(function (state) {
+      if (state.awaiting && state.awaiting.tab === TAB) state.awaiting.done = true;
+    });
+    this.flush();
   };
 
   // The reply being received is complete: read out once.
@@ -738,16 +762,17 @@
   // The dots mean the assistant is writing: only while connected and a reply is due.
   Widget.prototype.updateTyping = function () {
     var self = this;
-    var awaiting = awaited(this.store.state);
-    var due = Boolean(this.ready && awaiting && !awaiting.message && awaiting.kind !== "feedback");
-    var pending = this.store.state.messages.some(function (message) { return message.role === "user" && message.pending !== undefined; });
-    var show = due && !pending;
+    var awaiting = replyDue(this.store.state);
+    var show = Boolean(this.ready && awaiting && !awaiting.message && awaiting.kind !== "feedback");
     clearTimeout(this.typingTimer);
     if (show !== !this.typing.hidden) {
       this.typing.hidden = !show;
       if (show) this.scrollToEnd();
     }
-    if (show) this.typingTimer = setTimeout(function () { self.updateTyping(); }, REPLY_TIMEOUT_MS);
+    // A reply that never comes stops holding the next message back.
+    if (awaiting) {
+      this.typingTimer = setTimeout(function () { self.flush(); }, REPLY_TIMEOUT_MS - (Date.now() - awaiting.since) + 50);
+    }
   };
 
   function lastBot(state) {
@@ -766,6 +791,7 @@
     // Another tab started a new conversation: this one joins it once the server confirmed it.
     var sessionId = this.store.state.sessionId;
     if (sessionId && sessionId !== this.joined) this.joinSession();
+    else this.flush();  // another tab's reply may be complete, or it left a question unsent
   };
 
   // Brings the log in line with the store: messages that did not change keep their element.
