@@ -281,7 +281,7 @@
     this.rendered = {};          // message id -> {json, element}
     this.settled = null;         // the reply being received, until it is complete
     this.settleTimer = null;
-    this.typingTimer = null;
+    this.replyTimer = null;
     this.build();
     this.renderAll();
     this.setStatus("connecting");
@@ -524,7 +524,8 @@
   // A new conversation: the history goes, and the server issues a new session (the assistant
   // forgets the old one's context too).
   Widget.prototype.clear = function () {
-    this.settle();
+    clearTimeout(this.settleTimer);  // the old conversation's last reply is not read out
+    this.settled = null;
     this.outbox = [];
     this.store.update(function (state) {
       state.messages = [];
@@ -764,14 +765,14 @@
     var self = this;
     var awaiting = replyDue(this.store.state);
     var show = Boolean(this.ready && awaiting && !awaiting.message && awaiting.kind !== "feedback");
-    clearTimeout(this.typingTimer);
+    clearTimeout(this.replyTimer);
     if (show !== !this.typing.hidden) {
       this.typing.hidden = !show;
       if (show) this.scrollToEnd();
     }
     // A reply that never comes stops holding the next message back.
     if (awaiting) {
-      this.typingTimer = setTimeout(function () { self.flush(); }, REPLY_TIMEOUT_MS - (Date.now() - awaiting.since) + 50);
+      this.replyTimer = setTimeout(function () { self.flush(); }, REPLY_TIMEOUT_MS - (Date.now() - awaiting.since) + 50);
     }
   };
 
