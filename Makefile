@@ -15,7 +15,7 @@ SPACY_PIPELINE := build/spacy-en
 MODEL := models/assistant.tar.gz
 # The channels of credentials.yml whose secrets are in the environment (channels/credentials.py).
 CREDENTIALS := build/credentials.yml
-# The stores of endpoints.yml that ASSISTANT_STORES chooses (envtemplate.py; README "Production").
+# The stores of endpoints.yml that ASSISTANT_STORES chooses (envtemplate.py; docs/production.md).
 ENDPOINTS := build/endpoints.yml
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') $(wildcard pipeline/*.py)
 # The browser the web widget's tests drive: Debian's chromium (Playwright never downloads one).
@@ -23,7 +23,7 @@ CHROMIUM := /usr/bin/chromium
 export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
 # Request bodies over 64 KB get 413 from Rasa's web server (Sanic reads SANIC_* settings from the
-# environment); the action server sets its own limit (actions/server.py). README "Security".
+# environment); the action server sets its own limit (actions/server.py). docs/security.md.
 export SANIC_REQUEST_MAX_SIZE := 65536
 # The secrets of .env (generated when missing) and of the environment: channels/tokens.py.
 LOAD_TOKENS := eval "$$($(BIN)/python -m channels.tokens .env)"
@@ -84,7 +84,7 @@ $(CHROMIUM):
 test: $(MODEL) $(AUDIT)/.installed $(CHROMIUM) haproxy
 	$(BIN)/python -m pytest -rs tests
 
-# Replicas behind haproxy on PostgreSQL, Redis and RabbitMQ, with outages (README "Production").
+# Replicas behind haproxy on PostgreSQL, Redis and RabbitMQ, with outages (docs/production.md).
 test-scale: $(MODEL) haproxy
 	SCALE_USERS=200 SCALE_MESSAGES=20 SCALE_FAULT_USERS=50 $(BIN)/python -m pytest tests/test_scale.py -s
 
@@ -99,8 +99,8 @@ compare-nlp: $(SPACY_PIPELINE)/config.cfg
 	$(BIN)/python bench/compare_nlp.py
 
 # Trains config.yml and Rasa's default configuration from clean and measures the project, the
-# default on Rasa as shipped and the default on this runtime (about 10 minutes, most of it the
-# default's training): prints a table, writes bench/results.json and bench/latency.png.
+# default on Rasa as shipped and the default on this runtime (most of the time is the default's
+# training): prints a table, writes bench/results.json, bench/latency.png and bench/REPORT.md.
 bench: $(SPACY_PIPELINE)/config.cfg
 	$(BIN)/python bench/speed.py
 
