@@ -1,5 +1,6 @@
 # make run   - install, train if data or config changed, start the action server and Rasa
 # make test  - install, train, run every test (what CI runs)
+# make test-unit - the unit tier alone (no servers)
 # make shell - chat in the terminal
 # make bench - speed of this configuration against Rasa's default, trained and measured side by side
 SHELL := /bin/bash
@@ -25,26 +26,27 @@ export RASA_TELEMETRY_ENABLED := false
 # Request bodies over 64 KB get 413 from Rasa's web server (Sanic reads SANIC_* settings from the
 # environment); the action server sets its own limit (actions/server.py). docs/security.md.
 export SANIC_REQUEST_MAX_SIZE := 65536
-# The secrets of .env (generated when missing) and of the environment: channels/tokens.py.
-LOAD_TOKENS := eval "$$($(BIN)/python -m channels.tokens .env)"
+# The secrets of .env (generated when missing) and of the environment: runtime/tokens.py.
+LOAD_TOKENS := eval "$$($(BIN)/python -m runtime.tokens .env)"
 ACTION_SERVER := $(BIN)/python -m actions.server --actions actions --port 5055
 # Rasa's HTTP API only with JWT (ASSISTANT_API_JWT_SECRET), CORS only for ASSISTANT_CORS_ORIGINS.
 RASA_OPTIONS := $${ASSISTANT_API_JWT_SECRET:+--enable-api --jwt-secret "$$ASSISTANT_API_JWT_SECRET"} \
                 $${ASSISTANT_CORS_ORIGINS:+--cors $$ASSISTANT_CORS_ORIGINS}
 
-.PHONY: install train run shell test test-scale haproxy compare-nlp bench clean
+.PHONY: install train run shell test test-unit lint test-scale haproxy compare-nlp bench clean
 
 install: $(BIN)/.installed
-$(BIN)/.installed: requirements.txt requirements-nodeps.txt
+$(BIN)/.installed: requirements.txt requirements-nodeps.txt requirements-dev.txt
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 is required (python3.10 not found)"; exit 1; }
 	$(PYTHON310) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==24.0
 	$(BIN)/pip install --quiet -r requirements.txt
 	$(BIN)/pip install --quiet --no-deps -r requirements-nodeps.txt
+	$(BIN)/pip install --quiet --no-deps -r requirements-dev.txt
 	touch $@
 
-$(SPACY_PIPELINE)/config.cfg: $(BIN)/.installed actions/knowledge/language.py
-	$(BIN)/python -m actions.knowledge.language $(SPACY_PIPELINE)
+$(SPACY_PIPELINE)/config.cfg: $(BIN)/.installed pipeline/spacy_pipeline.py
+	$(BIN)/python -m pipeline.spacy_pipeline $(SPACY_PIPELINE)
 
 train: $(MODEL)
 $(MODEL): $(BIN)/.installed $(SPACY_PIPELINE)/config.cfg $(TRAINING_INPUTS)
@@ -70,7 +72,7 @@ shell: $(MODEL)
 	$(BIN)/rasa shell --model $(MODEL) --endpoints $(ENDPOINTS) --interface 127.0.0.1
 
 # pip-audit in a venv of its own: it needs newer `packaging` and `CacheControl` than Rasa allows.
-# tests/test_dependencies.py runs it over requirements.txt.
+# tests/system/test_dependencies.py runs it over requirements.txt.
 AUDIT := build/pip-audit
 $(AUDIT)/.installed: requirements-audit.txt
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 is required (python3.10 not found)"; exit 1; }
@@ -81,12 +83,20 @@ $(AUDIT)/.installed: requirements-audit.txt
 $(CHROMIUM):
 	apt-get update && apt-get install -y chromium
 
-test: $(MODEL) $(AUDIT)/.installed $(CHROMIUM) haproxy
+# Every tier: tests/unit (no servers), tests/integration (servers on free ports, the machine's
+# PostgreSQL, Redis and RabbitMQ), tests/system (browser, scale, grading, audit); the linter first.
+test: $(MODEL) $(AUDIT)/.installed $(CHROMIUM) haproxy lint
 	$(BIN)/python -m pytest -rs tests
+
+test-unit: $(MODEL)
+	$(BIN)/python -m pytest -q tests/unit
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
 
 # Replicas behind haproxy on PostgreSQL, Redis and RabbitMQ, with outages (docs/production.md).
 test-scale: $(MODEL) haproxy
-	SCALE_USERS=200 SCALE_MESSAGES=20 SCALE_FAULT_USERS=50 $(BIN)/python -m pytest tests/test_scale.py -s
+	SCALE_USERS=200 SCALE_MESSAGES=20 SCALE_FAULT_USERS=50 $(BIN)/python -m pytest tests/system/test_scale.py -s
 
 # The scale test's load balancer, from apt when missing (CI runs as root).
 haproxy:

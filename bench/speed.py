@@ -3,7 +3,7 @@
 Both configurations are trained from clean on the same data (config.yml, and `recipe: default.v1`
 with no pipeline or policies). The project is started like `make run` starts it (the action
 server and `python -m runtime run` with the windowed SQLite tracker store, through
-tests/conftest.py's `Assistant`, plus `--enable-api` for `/model/parse`); the default's model is
+harness/launcher.py's `Assistant`, plus `--enable-api` for `/model/parse`); the default's model is
 served twice: by Rasa as shipped (`rasa run`, Rasa's SQL tracker store on SQLite), the baseline
 the targets of README "Speed" are set against, and like the project, which shows what the
 configuration alone buys. Each is measured and stopped before the next. All traffic goes to
@@ -29,9 +29,10 @@ import requests
 import yaml
 
 BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH.parent / "tests"))
-from conftest import PROJECT, RASA, Assistant, listening_sockets, process_tree  # noqa: E402
+sys.path.insert(0, str(BENCH.parent))
 from compare_nlp import test_messages  # noqa: E402
+
+from harness.launcher import PROJECT, RASA, Assistant, listening_sockets, process_tree  # noqa: E402
 
 # What users ask, in their own words and typos: questions, follow-ups, career questions, chit-chat.
 QUESTIONS = [

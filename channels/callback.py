@@ -15,8 +15,8 @@ from sanic import response
 from sanic.response import HTTPResponse
 
 from channels import rest
-from channels.failures import retry_after
-from channels.limits import RateLimit
+from runtime.rate_limits import RateLimit
+from runtime.turn_failures import retry_after
 
 
 class CallbackInput(rest.RestInput, callback.CallbackInput):

@@ -10,7 +10,7 @@ What it changes from Rasa's:
 - a message over 2,000 characters gets a plain reply asking for a shorter one, without reaching
   NLU (see MESSAGE_MAX_LENGTH);
 - replies always come in the response (Rasa's `?stream=true` is not offered);
-- a turn that fails gets a friendly reply and an honest status (channels/failures.py): 503 with
+- a turn that fails gets a friendly reply and an honest status (runtime/turn_failures.py): 503 with
   Retry-After when it was not processed (a store down, the conversation busy), so clients know to
   send it again; Rasa's answers `200 []` and logs the user's text.
 
@@ -33,8 +33,8 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.failures import answer, retry_after
-from channels.limits import RateLimit
+from runtime.rate_limits import RateLimit
+from runtime.turn_failures import answer, retry_after
 
 SENDER_MAX_LENGTH = 128
 # The longest question in the training and test data has 228 characters; 2,000 (about 300

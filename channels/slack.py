@@ -18,8 +18,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from slack_sdk.web.async_client import AsyncWebClient
 
-from channels.shared_memory import SharedTable
 from channels.text import split_text
+from runtime.shared_memory import SharedTable
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class SlackOutput(slack.SlackBot):
 
 class RecentKeys:
     """The most recent `size` keys seen (about: the one seen longest ago among a key's slots is
-    forgotten first), the same for every worker (channels/shared_memory.py)."""
+    forgotten first), the same for every worker (runtime/shared_memory.py)."""
 
     def __init__(self, size: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock

@@ -1,6 +1,6 @@
 """Fixes to Rasa 3.6.21's per-message work, measured with py-spy on the running server (README,
 "Speed"). Each one keeps Rasa's behaviour and only drops work repeated on every message;
-`apply` also bounds every custom action by ACTION_TIMEOUT (channels/failures.py), for every
+`apply` also bounds every custom action by ACTION_TIMEOUT (runtime/turn_failures.py), for every
 channel, not only those that tell users why a turn failed.
 """
 import json
@@ -16,8 +16,8 @@ from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import Event
 
-from channels.failures import guard_custom_actions
 from runtime.graph_runner import SequentialGraphRunner
+from runtime.turn_failures import guard_custom_actions
 
 
 def _checked_once_validation():

@@ -13,7 +13,7 @@ one conversation for at most that long and a slow turn never lets a second messa
 
 A waiter polls every `poll_interval` seconds (Rasa's stores poll every second, which makes a
 burst of three messages from one user take seconds) and gives up after `wait_timeout` seconds
-with a `LockError`, which the channel turns into "still busy, try again" (channels/failures.py)
+with a `LockError`, which the channel turns into "still busy, try again" (runtime/turn_failures.py)
 rather than Rasa's silent `200 []`. (Rasa's tickets are not renewed: they live 60 s, less than
 its 300 s action timeout, so a slow action lets the next message run beside it.) When the store
 cannot be asked, `LockError` too: the turn is refused, never run unlocked.
@@ -45,6 +45,8 @@ import redis
 from rasa.core.lock import Ticket, TicketLock
 from rasa.core.lock_store import DEFAULT_SOCKET_TIMEOUT_IN_SECONDS, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
+
+from runtime.turn_failures import LockStoreUnreachable
 
 logger = logging.getLogger(__name__)
 
@@ -86,10 +88,6 @@ redis.call('HDEL', KEYS[3], ARGV[1])
 if redis.call('ZCARD', KEYS[2]) == 0 then redis.call('DEL', KEYS[1], KEYS[2], KEYS[3]) end
 return 1
 """
-
-
-class LockStoreUnreachable(LockError):
-    """The lock store could not be asked: the turn is refused rather than run unlocked."""
 
 
 class LeasedTicketLockStore(LockStore):
