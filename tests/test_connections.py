@@ -1,7 +1,7 @@
 """runtime/connections.py, against throwaway servers: what reaches Rasa's and the action server's
 web server (Sanic 21.12) before any handler. Malformed framing is refused with 400 before a body
-is read, slow and idle clients are closed and a worker holds a bounded number of connections
-(README "Security", "Connections")."""
+is read, slow and idle clients are closed, a worker holds a bounded number of connections, and a
+second start on a port in use fails (README "Security", "Connections")."""
 import os
 import resource
 import socket
@@ -274,3 +274,20 @@ def test_a_worker_over_its_connection_cap_closes_the_least_active_waiting_ones()
             sock.close()
         server.kill()
         server.wait()
+
+
+# --- A second start on the same port ----------------------------------------------------------
+
+@pytest.mark.skipif(default_workers() < 2, reason="one worker binds without SO_REUSEPORT")
+def test_a_second_start_on_a_port_in_use_fails_with_a_clear_message(bot):
+    second = subprocess.Popen(bot._rasa_command, cwd=PROJECT, env=bot._env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        output, _ = second.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        second.kill()
+        output, _ = second.communicate()
+        pytest.fail(f"a second Rasa started on port {bot.rasa_port}: {output[-2000:]}")
+    assert second.returncode != 0
+    assert f"port {bot.rasa_port} is already in use" in output
+    assert bot.send("port-control", "hi")  # the first one is unharmed
