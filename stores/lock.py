@@ -46,6 +46,8 @@ from rasa.core.lock import Ticket, TicketLock
 from rasa.core.lock_store import DEFAULT_SOCKET_TIMEOUT_IN_SECONDS, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
 
+from stores.files import owner_only_sqlite
+
 logger = logging.getLogger(__name__)
 
 # KEYS[1] counter, KEYS[2] tickets waiting or holding (sorted set scored by ticket number),
@@ -229,6 +231,7 @@ class SQLiteLockStore(LeasedTicketLockStore):
                    **lease_settings) -> None:
         # One connection per process (Rasa makes its lock store after the workers fork); the
         # mutex lets threads share it (tests).
+        owner_only_sqlite(db)
         self._connection = sqlite3.connect(db, timeout=float(busy_timeout), isolation_level=None,
                                            check_same_thread=False)
         # Synced to disk at each commit, the three transactions of a message stopped the whole
