@@ -149,6 +149,14 @@ class Assistant:
             time.sleep(1)
         raise TimeoutError(f"the assistant did not answer within {timeout} s: see {ARTIFACTS}")
 
+    def wait_until_listening(self, workers: int, timeout: float = 120) -> None:
+        """Waits until `workers` sockets listen on Rasa's port (every worker has loaded)."""
+        deadline = time.monotonic() + timeout
+        while listening_sockets(self.rasa_port) < workers:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{workers} workers did not come to listen within {timeout} s")
+            time.sleep(0.2)
+
     def send(self, sender: str, text, timeout: float = 30) -> list:
         response = requests.post(self.webhook, json={"sender": sender, "message": text},
                                  headers=self.rest_headers, timeout=timeout)

@@ -19,6 +19,9 @@ from rasa.shared.core.events import Event
 from runtime.graph_runner import SequentialGraphRunner
 from runtime.turn_failures import guard_custom_actions
 
+# What these replace was read in this version (runtime/__main__.py refuses others).
+CHECKED_AGAINST = {"rasa": "3.6.21"}
+
 
 def _checked_once_validation():
     """RemoteAction validates each action server response with `jsonschema.validate`, which

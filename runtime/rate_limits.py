@@ -5,7 +5,7 @@ bucket refills at `per_minute` a minute, so a client keeping under the rate is n
 The buckets are in a `SharedTable` (runtime/shared_memory.py): a client is held to one limit
 whichever of Rasa's workers its connections reach, and there are at most `max_keys` buckets (a
 forgotten key starts with a full bucket: the per-address limit still holds a client inventing
-senders). With several replicas each has its own buckets: see README "Security".
+senders). With several replicas each has its own buckets: see docs/security.md.
 """
 import math
 import time

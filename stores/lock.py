@@ -47,6 +47,7 @@ from rasa.core.lock_store import DEFAULT_SOCKET_TIMEOUT_IN_SECONDS, LockError, L
 from rasa.utils.endpoints import EndpointConfig
 
 from runtime.turn_failures import LockStoreUnreachable
+from stores.files import owner_only_sqlite
 
 logger = logging.getLogger(__name__)
 
@@ -227,6 +228,7 @@ class SQLiteLockStore(LeasedTicketLockStore):
                    **lease_settings) -> None:
         # One connection per process (Rasa makes its lock store after the workers fork); the
         # mutex lets threads share it (tests).
+        owner_only_sqlite(db)
         self._connection = sqlite3.connect(db, timeout=float(busy_timeout), isolation_level=None,
                                            check_same_thread=False)
         # Synced to disk at each commit, the three transactions of a message stopped the whole

@@ -39,6 +39,8 @@ from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SessionSt
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
+from stores.files import owner_only_sqlite
+
 logger = logging.getLogger(__name__)
 
 # How many of a tracker's events are in the database: set on the trackers this store hands out,
@@ -82,6 +84,8 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
 
     def __init__(self, *args: Any, window_turns: int = 4, cache_conversations: int = 2000,
                  **kwargs: Any) -> None:
+        if kwargs.get("dialect") == "sqlite":
+            owner_only_sqlite(kwargs.get("db", "rasa.db"))  # Rasa's default name
         super().__init__(*args, **kwargs)
         if int(window_turns) < 1 or int(cache_conversations) < 0:
             raise ValueError("window_turns must be >= 1 and cache_conversations >= 0")

@@ -17,7 +17,7 @@ from rasa.nlu.classifiers.diet_classifier import DIETClassifier
 from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
 from rasa.nlu.utils.spacy_utils import SpacyNLP
 
-from harness.launcher import MODEL, Assistant, listening_sockets, process_tree
+from harness.launcher import MODEL, Assistant, process_tree
 from pipeline.intent_classifier import LinearIntentClassifier
 from runtime.workers import ModelLoadedBeforeFork, default_workers, uses_tensorflow
 
@@ -48,10 +48,7 @@ def workers(tmp_path_factory) -> Assistant:
     running = Assistant(tmp_path_factory.mktemp("workers"))
     try:
         running.wait_until_ready()
-        deadline = time.monotonic() + 120
-        while listening_sockets(running.rasa_port) < default_workers():  # every worker loaded
-            assert time.monotonic() < deadline, "not every worker came to listen"
-            time.sleep(0.2)
+        running.wait_until_listening(default_workers())
         yield running
     finally:
         running.stop()

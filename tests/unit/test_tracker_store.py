@@ -1,13 +1,16 @@
 """stores/tracker.py: trackers hold the recent turns and the state from before them, the database
 keeps every event exactly once, and a conversation another process wrote to is re-read."""
 import asyncio
+import os
 import sqlite3
+from pathlib import Path
 
 import pytest
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SlotSet, UserUttered
 
 from harness.launcher import PROJECT
+from stores.lock import SQLiteLockStore
 from stores.tracker import WindowedSQLTrackerStore
 
 DOMAIN = Domain.load(PROJECT / "domain.yml")
@@ -123,3 +126,20 @@ def test_bad_settings_are_refused(tmp_path):
     with pytest.raises(ValueError):
         store(tmp_path / "tracker.db", window_turns=0)
 
+
+def test_the_conversation_store_and_its_logs_are_readable_by_their_owner_only(tmp_path):
+    """Even under a umask that makes files world-readable, and for a file made before."""
+    old = os.umask(0o022)
+    try:
+        earlier = tmp_path / "earlier.db"
+        earlier.touch(mode=0o644)
+        for db in (tmp_path / "tracker.db", earlier):
+            tracker_store = store(db)
+            asyncio.run(turn(tracker_store, "owner-only", "what is kpo"))
+            SQLiteLockStore(db=str(db))
+            files = [db, Path(f"{db}-wal"), Path(f"{db}-shm")]
+            assert all(path.exists() for path in files)
+            assert {path.name: oct(path.stat().st_mode & 0o777) for path in files} == {
+                path.name: "0o600" for path in files}
+    finally:
+        os.umask(old)
