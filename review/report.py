@@ -17,7 +17,8 @@ KIND_COLOURS = {"answered": "#2e7d32", "not_covered": "#ef6c00", "suggestions": 
                 "declined": "#757575", "failed": "#c62828", "other": "#b0bec5"}
 REASON_LABELS = {"not_covered": "not covered", "suggestions_without_click": "did you mean, no click",
                  "not_understood": "not understood"}
-CHART_WIDTH, CHART_HEIGHT, AXIS = 600, 200, 24
+CHART_WIDTH, CHART_HEIGHT, AXIS = 600, 160, 24
+MAX_BAR = 36  # a week's bars as wide as a year's are thin
 
 
 def kinds_chart(days: List[Dict[str, Any]]) -> str:
@@ -36,7 +37,7 @@ def _bars(days: List[Dict[str, Any]], parts, title: str) -> str:
     stacks = [parts(day) for day in days]
     top = max([sum(value for _, value, _ in stack) for stack in stacks] + [1])
     slot = CHART_WIDTH / max(len(days), 1)
-    width = max(slot * 0.8, 1)
+    width = max(min(slot * 0.8, MAX_BAR), 1)
     shapes = []
     for i, (day, stack) in enumerate(zip(days, stacks)):
         x, base = i * slot + (slot - width) / 2, CHART_HEIGHT
