@@ -7,7 +7,7 @@ from xml.sax.saxutils import escape
 import jinja2
 from markupsafe import Markup
 
-from review.figures import KINDS
+from review.figures import FALLBACK, KINDS, NO_CLICK, NOT_COVERED
 
 TEMPLATE = Path(__file__).with_name("template.html.j2")
 KIND_LABELS = {"answered": "answered from the sources", "not_covered": "not covered",
@@ -15,8 +15,8 @@ KIND_LABELS = {"answered": "answered from the sources", "not_covered": "not cove
                "other": "other (chit-chat, feedback, advisor)"}
 KIND_COLOURS = {"answered": "#2e7d32", "not_covered": "#ef6c00", "suggestions": "#1565c0",
                 "declined": "#757575", "failed": "#c62828", "other": "#b0bec5"}
-REASON_LABELS = {"not_covered": "not covered", "suggestions_without_click": "did you mean, no click",
-                 "not_understood": "not understood"}
+REASON_LABELS = {NOT_COVERED: "not covered", NO_CLICK: "did you mean, no click",
+                 FALLBACK: "not understood"}
 CHART_WIDTH, CHART_HEIGHT, AXIS = 600, 160, 24
 MAX_BAR = 36  # a week's bars as wide as a year's are thin
 

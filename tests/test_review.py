@@ -68,9 +68,9 @@ def test_rows_join_the_group_of_the_first_row_they_resemble_enough():
 
 def test_an_nlu_snippet_is_rasa_training_data_whatever_the_messages_hold():
     from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
-    snippet = nlu_snippet({"ask_salary": ["what does a [KPO](process) analyst earn",
-                                          "pay: 'kpo' # or \"bpo\"?\n| more", "pay: 'kpo' # or \"bpo\"?\n| more"]},
-                          "a test")
+    tricky = "pay: 'kpo' # or \"bpo\"?\n| more"
+    snippet = nlu_snippet({"ask_salary": ["what does a [KPO](process) analyst earn", tricky,
+                                          tricky]}, "a test")
     data = RasaYAMLReader().reads(snippet)
     assert [(m.get("intent"), m.get("text")) for m in data.training_examples] == [
         ("ask_salary", "what does a (KPO)(process) analyst earn"),
