@@ -3,6 +3,7 @@
 # make test-unit - the unit tier alone (no servers)
 # make shell - chat in the terminal
 # make bench - speed of this configuration against Rasa's default, trained and measured side by side
+# make review - what users asked and what went unanswered, from the tracker store: review/report.html
 SHELL := /bin/bash
 .DEFAULT_GOAL := run
 
@@ -33,7 +34,7 @@ ACTION_SERVER := $(BIN)/python -m actions.server --actions actions --port 5055
 RASA_OPTIONS := $${ASSISTANT_API_JWT_SECRET:+--enable-api --jwt-secret "$$ASSISTANT_API_JWT_SECRET"} \
                 $${ASSISTANT_CORS_ORIGINS:+--cors $$ASSISTANT_CORS_ORIGINS}
 
-.PHONY: install train run shell test test-unit lint test-scale haproxy compare-nlp bench clean
+.PHONY: install train run shell test test-unit lint test-scale haproxy compare-nlp bench review clean
 
 install: $(BIN)/.installed
 $(BIN)/.installed: requirements.txt requirements-nodeps.txt requirements-dev.txt
@@ -113,6 +114,11 @@ compare-nlp: $(SPACY_PIPELINE)/config.cfg
 # training): prints a table, writes bench/results.json, bench/latency.png and bench/REPORT.md.
 bench: $(SPACY_PIPELINE)/config.cfg
 	$(BIN)/python bench/speed.py
+
+# The tracker store that ASSISTANT_STORES selects in endpoints.yml, read-only (docs/review.md).
+# Options in REVIEW_OPTIONS: make review REVIEW_OPTIONS="--since 7d --json".
+review: $(BIN)/.installed
+	$(BIN)/python -m review $(REVIEW_OPTIONS)
 
 clean:
 	rm -rf $(VENV) build models results tracker.db
