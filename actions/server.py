@@ -28,7 +28,7 @@ from rasa_sdk.plugin import plugin_manager
 from sanic import Sanic, response
 from sanic.request import Request
 
-from runtime import connections
+from runtime import connections, guard
 
 logger = logging.getLogger(__name__)
 
@@ -80,9 +80,8 @@ def main() -> None:
                         help="interface to listen on (default 127.0.0.1: loopback only)")
     parser.set_defaults(actions="actions")
     args = parser.parse_args()
-    if connections.enabled():
-        connections.require_versions(connections.CHECKED_AGAINST)
-        connections.apply()
+    if guard.enabled():
+        guard.install([connections.GUARDED_CONNECTIONS])
     token = os.environ.get(TOKEN_VARIABLE)
     if not token:
         sys.exit(f"{TOKEN_VARIABLE} is not set: the action server needs the secret Rasa sends "

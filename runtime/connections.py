@@ -18,26 +18,25 @@ Both entry points apply it (runtime/__main__.py, actions/server.py); docs/securi
   real users get no answer. Past `max_connections()`, each new connection closes the least
   recently active one still waiting for its request (never one being answered or a websocket).
 
-This replaces parts of Sanic's internals, checked against the versions of CHECKED_AGAINST:
-`require_versions` refuses to start on others, and ASSISTANT_PATCHES=off runs everything stock.
+This replaces a part of Sanic's internals: GUARDED_CONNECTIONS, a patch of runtime/patches.py's
+list (runtime/guard.py: other versions refused, ASSISTANT_PATCHES=off runs Sanic as shipped).
 """
 import logging
 import os
 import re
 import resource
 import sys
-from importlib import metadata
 from time import monotonic
-from typing import Dict, Optional, Type
+from typing import Callable, Dict, Optional, Type
 
 from sanic import Sanic
 from sanic.exceptions import InvalidUsage, PayloadTooLarge, RequestTimeout, SanicException
 from sanic.http import Http, Stage
 
+from runtime.guard import Patch
+
 logger = logging.getLogger(__name__)
 
-CHECKED_AGAINST = {"sanic": "21.12.2"}
-SWITCH = "ASSISTANT_PATCHES"
 CAP_VARIABLE = "ASSISTANT_MAX_CONNECTIONS"
 HEADER_TIMEOUT = 10  # seconds from a request's first byte to the end of its header
 BODY_TIMEOUT = 30  # seconds from the end of the header to the end of the body
@@ -45,27 +44,6 @@ KEEP_ALIVE_TIMEOUT = 15  # seconds an idle connection is kept (Rasa sets 120)
 DEFAULT_MAX_CONNECTIONS = 1000
 FILES_KEPT_FREE = 100  # for the model, the stores and the calls to the action server
 LENGTH = re.compile(r"[0-9]+")
-
-
-def enabled() -> bool:
-    """Whether runtime/'s changes to Rasa and Sanic are on (ASSISTANT_PATCHES=off: stock)."""
-    return os.environ.get(SWITCH, "on").strip().lower() != "off"
-
-
-def require_versions(checked: Dict[str, str]) -> None:
-    """Exits with a message unless the installed distributions are those patched here."""
-    installed = {}
-    for name in checked:
-        try:
-            installed[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            installed[name] = "(not installed)"
-    if installed != checked:
-        expected = ", ".join(f"{name} {version}" for name, version in checked.items())
-        found = ", ".join(f"{name} {version}" for name, version in installed.items())
-        sys.exit(f"runtime/ changes the internals of {expected} and was checked against those "
-                 f"versions only; installed: {found}. Install requirements.txt, or set "
-                 f"{SWITCH}=off to run them as shipped, without these fixes.")
 
 
 def max_connections() -> int:
@@ -202,16 +180,15 @@ def guarded(protocol: Type) -> Type:
     return _guarded[protocol]
 
 
-def apply() -> None:
+def _guarding_connections(helper: Callable) -> Callable:
     """Every Sanic app started from now on serves with the guarded protocol."""
-    helper = Sanic._helper
-    if getattr(helper, "guards_connections", False):
-        return
-
     def _helper(self: Sanic, *args, **kwargs) -> dict:
         settings = helper(self, *args, **kwargs)
         settings["protocol"] = guarded(settings["protocol"])
         return settings
 
-    _helper.guards_connections = True
-    Sanic._helper = _helper
+    return _helper
+
+
+GUARDED_CONNECTIONS = Patch(Sanic, "_helper", _guarding_connections, "sanic",
+                            "tests/integration/test_connections.py")

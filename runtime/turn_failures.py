@@ -13,7 +13,7 @@ FailSafeTrackerStore's fallback to memory) answers normally while the turn is lo
   that is stored with the turn, and the log names the action and the error's class, never the
   action server's body (rasa_sdk's 500 body quotes the tracker) nor the user's text.
 
-`guard_custom_actions()` is applied once at start-up for every channel (runtime/patches.py); a
+`answering_in_time` is applied once at start-up for every channel (runtime/patches.py); a
 channel that tells its users why a turn failed calls `answer(on_new_message, message)` in its
 webhook (channels/rest.py does), which returns the HTTP status:
 
@@ -83,12 +83,10 @@ def retry_after(status: int) -> Dict[str, str]:
     return {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else {}
 
 
-def guard_custom_actions(timeout: float = ACTION_TIMEOUT) -> None:
-    """Makes every custom action answer within `timeout` seconds, and fail with a reply."""
-    if getattr(RemoteAction.run, "guarded", False):
-        return
-    unguarded_run = RemoteAction.run
-
+def answering_in_time(unguarded_run: Callable, timeout: float = ACTION_TIMEOUT) -> Callable:
+    """RemoteAction.run, for every channel: every custom action answers within `timeout`
+    seconds (Rasa waits 300, longer than a conversation's lock lives), and one that fails or
+    takes longer is answered with an apology stored with the turn."""
     async def run(self: RemoteAction, output_channel, nlg, tracker, domain) -> List[Event]:
         try:
             return await asyncio.wait_for(
@@ -107,5 +105,4 @@ def guard_custom_actions(timeout: float = ACTION_TIMEOUT) -> None:
                          f", status {status}" if status else "")
             return [BotUttered(ACTION_FAILED)]
 
-    run.guarded = True
-    RemoteAction.run = run
+    return run

@@ -35,11 +35,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Dict, List, Optional, Text, Tuple, Type
 
-import rasa.core.run
 from rasa.constants import ENV_SANIC_WORKERS
-from rasa.core.processor import MessageProcessor
 from rasa.engine.storage.local_model_storage import LocalModelStorage
-from sanic import app as sanic_app
 from sanic.server import runners
 
 logger = logging.getLogger(__name__)
@@ -50,7 +47,10 @@ _PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 def default_workers() -> int:
-    """One worker per core this process may run on, at most MAX_DEFAULT_WORKERS."""
+    """One worker per core this process may run on, at most MAX_DEFAULT_WORKERS; one where the
+    system does not say which cores (only Linux has sched_getaffinity)."""
+    if not hasattr(os, "sched_getaffinity"):
+        return 1
     return max(1, min(len(os.sched_getaffinity(0)), MAX_DEFAULT_WORKERS))
 
 
@@ -177,7 +177,17 @@ def claim_port(interface: Optional[Text], port: int) -> None:
     _held.append(holder)
 
 
-def _loading_the_model_first(serve: Callable, model: ModelLoadedBeforeFork) -> Callable:
+_model: List[ModelLoadedBeforeFork] = []  # the one MessageProcessor loads, once patched
+
+
+def loaded_before_fork(load: Callable) -> staticmethod:
+    """MessageProcessor's model loader, loading once in the parent what the workers share."""
+    _model[:] = [ModelLoadedBeforeFork(load)]
+    return staticmethod(_model[0])
+
+
+def loading_the_model_first(serve: Callable) -> Callable:
+    """Rasa's serve_application, claiming the port and loading the model before the fork."""
     signature = inspect.signature(serve)
 
     @functools.wraps(serve)  # Rasa passes only the arguments the signature names
@@ -186,17 +196,13 @@ def _loading_the_model_first(serve: Callable, model: ModelLoadedBeforeFork) -> C
             settings = signature.bind(model_path, *args, **kwargs)
             settings.apply_defaults()
             claim_port(settings.arguments["interface"], settings.arguments["port"])
-            if model_path:
-                model.preload(model_path)
+            if model_path and _model:
+                _model[0].preload(model_path)
         return serve(model_path, *args, **kwargs)
 
     return serve_application
 
 
-def apply() -> None:
+def configure() -> None:
+    """A worker per core unless SANIC_WORKERS says otherwise."""
     os.environ.setdefault(ENV_SANIC_WORKERS, str(default_workers()))
-    sanic_app.serve_multiple = serve_workers
-    model = ModelLoadedBeforeFork(MessageProcessor._load_model)
-    MessageProcessor._load_model = staticmethod(model)
-    rasa.core.run.serve_application = _loading_the_model_first(rasa.core.run.serve_application,
-                                                               model)

@@ -17,7 +17,7 @@ from sanic import Sanic
 from sanic.server.protocols.http_protocol import HttpProtocol
 
 from harness.launcher import PROJECT, Assistant, free_port, process_tree
-from runtime import connections
+from runtime import connections, guard
 from runtime.workers import default_workers
 
 WEBHOOK = b"POST /webhooks/rest/webhook HTTP/1.1\r\nHost: localhost\r\n"
@@ -140,7 +140,7 @@ def action_server(env: dict) -> tuple:
 
 
 def test_with_the_switch_off_the_server_runs_as_shipped_and_hangs_on_the_bad_request():
-    server, port = action_server({connections.SWITCH: "off"})
+    server, port = action_server({guard.SWITCH: "off"})
     try:
         # Sanic as shipped: no answer, and the server loops on the request.
         assert exchange(port, b"POST /webhook HTTP/1.1\r\n" + MALFORMED["negative length"],
@@ -151,7 +151,7 @@ def test_with_the_switch_off_the_server_runs_as_shipped_and_hangs_on_the_bad_req
 
 
 def test_the_guarded_protocol_is_the_one_a_sanic_app_serves_with():
-    connections.apply()
+    guard.install([connections.GUARDED_CONNECTIONS])
     app = Sanic("guarded-check")
     settings = app._helper(host="127.0.0.1", port=free_port(), protocol=HttpProtocol)
     assert issubclass(settings["protocol"], connections.GuardedConnection)
@@ -160,8 +160,8 @@ def test_the_guarded_protocol_is_the_one_a_sanic_app_serves_with():
 
 def test_other_versions_are_refused_with_a_clear_message():
     with pytest.raises(SystemExit, match=r"sanic 0\.1 .*installed: sanic 21\.12\.2.*ASSISTANT_PATCHES=off"):
-        connections.require_versions({"sanic": "0.1"})
-    connections.require_versions(connections.CHECKED_AGAINST)  # the installed ones
+        guard.require_versions({"sanic": "0.1"})
+    guard.require_versions(guard.CHECKED_AGAINST)  # the installed ones
 
 
 # --- Slow and idle clients, and the connection cap --------------------------------------------

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from harness.launcher import PROJECT
-from runtime import connections, patches
+from runtime import guard
 
 PIP_AUDIT = PROJECT / "build" / "pip-audit" / "bin" / "pip-audit"  # Makefile: AUDIT
 KNOWN = PROJECT / "known-vulnerabilities.txt"
@@ -50,7 +50,7 @@ def test_every_accepted_advisory_is_for_a_version_still_pinned():
 
 def test_the_runtime_checks_the_versions_that_are_pinned():
     pinned = pins()
-    for package, version in {**patches.CHECKED_AGAINST, **connections.CHECKED_AGAINST}.items():
+    for package, version in guard.CHECKED_AGAINST.items():
         assert pinned[package] == version, package
 
 

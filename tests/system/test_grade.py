@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.launcher import PROJECT
+from harness.launcher import PROJECT, Assistant
+from runtime.guard import SWITCH
 
 GRADER = PROJECT.parent / "shared" / "eval" / "grade.py"
 SAMPLE = GRADER.parent / "dev.yml"
@@ -78,3 +79,16 @@ def test_no_question_of_a_test_set_is_in_the_training_data():
              yaml.safe_load(path.read_text()).items() if isinstance(cases, list)
              for case in cases if isinstance(case, dict) and "q" in case}
     assert asked and not asked & training, sorted(asked & training)
+
+
+@pytest.mark.skipif(not GRADER.exists(), reason="no shared/eval beside the project")
+def test_rasa_as_shipped_answers_the_sample_as_well(tmp_path):
+    """ASSISTANT_PATCHES=off (runtime/guard.py): stock Rasa and Sanic, for debugging, with the
+    same answers."""
+    stock = Assistant(tmp_path, env={SWITCH: "off"})
+    try:
+        stock.wait_until_ready()
+        by_category, printed = grade(stock, SAMPLE, tmp_path / "grade.json")
+    finally:
+        stock.stop()
+    assert all(all(oks) for oks in by_category.values()), printed[-3000:]
