@@ -63,7 +63,7 @@ def main(count: int) -> None:
         "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_API_URL": f"{slack.url}/api/", "CALLBACK_URL": f"{receiver.url}/bot",
         "CALLBACK_TOKEN": CALLBACK_TOKEN,
-        # A benchmark's pace is no person's: the rate limits would answer it (README "Security").
+        # A benchmark's pace is no person's: the rate limits would answer it (docs/security.md).
         "ASSISTANT_RATE_LIMIT_SENDER": "0", "ASSISTANT_RATE_LIMIT_ADDRESS": "0"})
     try:
         bot.wait_until_ready()

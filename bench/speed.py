@@ -5,7 +5,7 @@ with no pipeline or policies). The project is started like `make run` starts it 
 server and `python -m runtime run` with the windowed SQLite tracker store, through
 harness/launcher.py's `Assistant`, plus `--enable-api` for `/model/parse`); the default's model is
 served twice: by Rasa as shipped (`rasa run`, Rasa's SQL tracker store on SQLite), the baseline
-the targets of README "Speed" are set against, and like the project, which shows what the
+the targets of docs/speed.md are set against, and like the project, which shows what the
 configuration alone buys. Each is measured and stopped before the next. All traffic goes to
 127.0.0.1 and is bounded in count. Prints a table with the project's figures also as ratios to
 the other two, writes bench/results.json and draws bench/latency.png.

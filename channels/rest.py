@@ -16,7 +16,7 @@ What it changes from Rasa's:
 
 Settings (credentials.yml): token (required), rate_limit_sender and rate_limit_address
 (optional: messages a minute, 0 switches the limit off). Request bodies over 64 KB are refused
-(413) by Sanic itself, through SANIC_REQUEST_MAX_SIZE (README "Security").
+(413) by Sanic itself, through SANIC_REQUEST_MAX_SIZE (docs/security.md).
 
 Subclasses change what a message's replies are (`output_channel`, `replies`) and how it is
 handed to Rasa (`handle_message`, the one place that calls Rasa).

@@ -113,7 +113,7 @@ class SlackInput(slack.SlackInput):
     Messages already answered are remembered by the workers of this replica together (the last
     10,000 or so): with several replicas, a retry reaching another replica is still ignored when
     Slack retries because the first delivery timed out (Rasa's `errors_ignore_retry`), which is
-    what a retry of a delivered message is; see README "Channels", "Several replicas".
+    what a retry of a delivered message is; see docs/channels.md, "Several replicas".
     """
 
     ANSWERED_MEMORY = 10_000

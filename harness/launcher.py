@@ -76,7 +76,7 @@ class Assistant:
     server unless `env` sets ACTION_SERVER_URL. Replicas are Assistants sharing production
     stores; `kill_rasa` and `start_rasa` crash and restart one.
 
-    The servers get fresh secrets (README "Security"): the REST channel's token (clients send
+    The servers get fresh secrets (docs/security.md): the REST channel's token (clients send
     `rest_headers`, as `send` does) and the action server's; `env` may set its own. They run
     with the shipped limits (64 KB bodies, default rate limits) unless `env` changes them.
     """

@@ -11,7 +11,7 @@ back, with the state from before them folded into its first events: the slots' v
 active loop (form). Rules and forms look at the last turns and the slots (this assistant's rules
 at most two turns back); the actions read the slots and the latest messages. Four turns: RulePolicy
 featurises every turn of the tracker for each prediction, and under load 10 turns cost a third
-of the replies per second (README "Speed").
+of the replies per second (docs/speed.md).
 
 The windowed trackers of recent conversations are kept in the process (`cache_conversations`,
 least recently used first out) and checked against the database's newest event id of the

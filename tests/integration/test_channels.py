@@ -374,7 +374,7 @@ def written_credentials(tmp_path, env: dict) -> str:
 def test_telegram_and_slack_are_on_only_with_their_secrets_which_stay_off_disk(tmp_path):
     default = written_credentials(tmp_path, {})
     assert "SocketIOInput:" in default
-    # REST and callback need their tokens (README "Security"): no open webhook by default.
+    # REST and callback need their tokens (docs/security.md): no open webhook by default.
     for channel in ("RestInput", "CallbackInput", "Telegram", "Slack"):
         assert channel not in default
     tokens = written_credentials(tmp_path, {"ASSISTANT_REST_TOKEN": "r3st",

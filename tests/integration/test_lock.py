@@ -189,7 +189,7 @@ def test_rasa_makes_the_sqlite_lock_store_from_endpoints_yml(tmp_path):
 
 
 def test_the_sqlite_lock_does_not_wait_for_the_disk_at_each_commit(tmp_path):
-    """Three commits a message, each synced to disk, held every worker up (README "Speed"): the
+    """Three commits a message, each synced to disk, held every worker up (docs/speed.md): the
     write-ahead log is synced at checkpoints only, as the tracker store's."""
     store = SQLiteLockStore(db=str(tmp_path / "tracker.db"))
     assert store._connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)

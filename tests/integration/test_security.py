@@ -1,4 +1,4 @@
-"""Safe defaults and hostile input, against the running servers on loopback (README "Security"):
+"""Safe defaults and hostile input, against the running servers on loopback (docs/security.md):
 the HTTP API off by default and JWT-only when on, CORS for configured origins only, the REST and
 callback webhooks refusing calls without their token and messages without a sender of their
 own, the action server on loopback refusing calls without its secret and never echoing what it
@@ -78,7 +78,7 @@ def guarded(receiver, tmp_path_factory) -> Assistant:
 
 def api_token(secret: str = JWT_SECRET, role: str = "admin", username: str = "ops",
               valid_for: int = 3600) -> str:
-    """A JWT for Rasa's HTTP API, minted as README "Security" shows."""
+    """A JWT for Rasa's HTTP API, minted as docs/security.md shows."""
     return jwt.encode({"user": {"username": username, "role": role},
                        "exp": int(time.time()) + valid_for}, secret, algorithm="HS256")
 
@@ -432,7 +432,7 @@ def test_make_run_generates_tokens_into_a_private_ignored_env_file_once(tmp_path
 
 # --- Hostile input ----------------------------------------------------------------------------
 
-FUZZ_EXAMPLES = 500  # per webhook; about a minute for both on a loaded 2-core machine
+FUZZ_EXAMPLES = 500  # per webhook: enough to find what the earlier runs found, in make test's time
 CONTROL_CHARS = st.characters(categories=["Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"])
 EVERY_PLANE = st.integers(0, 16).flatmap(
     lambda plane: st.integers(plane << 16, (plane << 16) | 0xFFFF)).map(chr)

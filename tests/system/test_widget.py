@@ -20,7 +20,7 @@ from harness.browser import DemoPage, launch_chromium
 from harness.launcher import ARTIFACTS, Assistant, free_port
 
 TITLE = "Careers assistant"
-expect.set_options(timeout=15_000)  # the machine may be busy: answers usually take < 0.3 s
+expect.set_options(timeout=15_000)  # far above an answer's time, for a machine under load
 INJECTION = '<img src=x onerror="window.injected=1"><script>window.injected=2</script>'
 
 

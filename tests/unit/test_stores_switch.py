@@ -7,7 +7,7 @@ import yaml
 
 from harness.launcher import PROJECT
 
-# The action server's secret is required either way (README "Security").
+# The action server's secret is required either way (docs/security.md).
 EMBEDDED = {"ACTION_SERVER_TOKEN": "s3cret-actions"}
 PRODUCTION = {**EMBEDDED, "ASSISTANT_STORES": "production", "RABBITMQ_PASSWORD": "s3cret-rabbit",
               "POSTGRES_PASSWORD": "s3cret-postgres"}
