@@ -248,13 +248,14 @@ class KnowledgeBase:
         return any(fact.subject == subject for fact in self.facts_about(aspect, subject))
 
     def answer(self, aspect: str, subject: Optional[str] = None,
-               said: Sequence[Fact] = ()) -> Answer:
+               said: Sequence[Fact] = (), question: str = "") -> Answer:
         """Answer a question on one aspect of one subject, or of both when subject is None or the
         aspect covers both by nature (a comparison, the history).
 
         When the sources say nothing on the aspect for that subject but do for the other, the
         answer says so and gives what they say about the other. Facts `said` already in the same
-        reply are left out, unless nothing else answers.
+        reply are left out, unless nothing else answers. An aspect with points of view
+        answers only the one the `question` takes, when it takes one.
         """
         if aspect not in self.aspects:
             raise KeyError(f"unknown aspect {aspect!r}")
@@ -272,7 +273,13 @@ class KnowledgeBase:
         facts = [fact for fact in facts if fact not in said] or facts
         paragraphs = [self.aspects[aspect]["intro"]] if "intro" in self.aspects[aspect] else []
         if "perspectives" in self.aspects[aspect]:
-            paragraphs += self._by_perspective(facts, self.aspects[aspect]["perspectives"])
+            headings = self.aspects[aspect]["perspectives"]
+            taken = self._perspective_of(aspect, question)
+            if taken:
+                paragraphs = [self.aspects[aspect]["intro_for_one"]]
+                headings = {taken: headings[taken]}
+                facts = [fact for fact in facts if fact.perspective == taken]
+            paragraphs += self._by_perspective(facts, headings)
         else:
             paragraphs += _paragraphs(facts)
         # A comparison says which side the sources are silent on ("which pays more?").
@@ -297,6 +304,12 @@ class KnowledgeBase:
     def _silent_on(self, aspect: str, subject: Optional[str]) -> str:
         scope = f" for {self.subject_names[subject]}" if subject else ""
         return f"My sources don't cover {self.aspects[aspect]['label']}{scope}."
+
+    def _perspective_of(self, aspect: str, question: str) -> Optional[str]:
+        words = set(re.findall(r"[a-z]+", question.lower()))
+        taken = [view for view, cues in self.aspects[aspect].get("perspective_words", {}).items()
+                 if words & set(cues)]
+        return taken[0] if len(taken) == 1 else None
 
     @staticmethod
     def _by_perspective(facts: List[Fact], headings: Dict[str, str]) -> List[str]:
@@ -433,8 +446,8 @@ class KnowledgeBase:
                 answer.text = f"{self.aspects[aspect]['intro']}\n{answer.text}"
         elif aspect in self.aspects and (confidence >= SURE or (
                 confidence >= LEANING and confidence - runner_up_confidence >= LEAD)):
-            answer = self._with_paired(reading.text, self.answer(_general(aspect, general),
-                                                                 subject, said), said)
+            answer = self._with_paired(reading.text, self.answer(
+                _general(aspect, general), subject, said, reading.text), said)
             if confidence < SURE and runner_up in self.aspects and runner_up != aspect:
                 offered = Followup(self.question(runner_up, answer.subject), runner_up,
                                    answer.subject)

@@ -193,3 +193,19 @@ def test_a_question_in_devanagari_is_not_taken_for_a_bare_name(kb):
     answer = kb.respond(text, read(text, (None, 0.4), ("qualifications", 0.25)))
     assert answer.aspect == "qualifications" and "graduation" in answer.text
     assert answer.text.startswith("My sources may not cover exactly what you asked")
+
+
+@pytest.mark.parametrize("text, kept, left_out", [
+    ("should our company outsource to a kpo or a bpo", "For a business", "For a career"),
+    ("kpo or bpo, which is the better career", "For a career", "For a business"),
+])
+def test_a_choice_asked_from_one_point_of_view_is_answered_from_that_one(kb, text, kept, left_out):
+    answer = kb.respond(text, read(text, ("deciding", 0.9)))
+    assert answer.text.startswith("It depends on your needs and goals")
+    assert kept in answer.text and left_out not in answer.text
+
+
+def test_a_choice_asked_from_no_point_of_view_is_answered_from_both(kb):
+    answer = kb.respond("which is better kpo or bpo", read("which is better kpo or bpo",
+                                                           ("deciding", 0.9)))
+    assert "For a business" in answer.text and "For a career" in answer.text
