@@ -209,3 +209,29 @@ def test_a_choice_asked_from_no_point_of_view_is_answered_from_both(kb):
     answer = kb.respond("which is better kpo or bpo", read("which is better kpo or bpo",
                                                            ("deciding", 0.9)))
     assert "For a business" in answer.text and "For a career" in answer.text
+
+
+@pytest.mark.parametrize("text, named", [
+    ("whats the scope of lpo these days", "LPO"),
+    ("is ites same as bpo", "ITES"),
+    ("what does hr outsourcing involve", "HR outsourcing"),
+])
+def test_other_kinds_of_outsourcing_are_named_as_not_covered(kb, text, named):
+    answer = kb.respond(text, read(text, (None, 0.5)))
+    assert answer.kind == NOT_COVERED and answer.text.startswith(f"My sources don't cover {named}.")
+
+
+def test_a_comparison_of_two_things_other_than_kpo_and_bpo_is_named_as_not_covered(kb):
+    text = "what is the difference between onshore and offshore outsourcing?"
+    answer = kb.respond(text, read(text, ("difference", 0.9)))
+    assert answer.text.startswith("My sources don't cover a comparison of onshore and offshore "
+                                  "outsourcing. Here is what they say on “How do KPO and BPO "
+                                  "differ?”")
+
+
+def test_devanagari_is_matched_however_its_nukta_letters_are_written(kb):
+    # "why do people leave call centre jobs so soon", with ड़ precomposed and decomposed
+    composed = "लोग कॉल सेंटर की नौकरी जल्दी क्यों छो\u095c देते हैं"
+    for text in (composed, composed.replace("\u095c", "\u0921\u093c")):
+        answer = kb.respond(text, read(text, (None, 0.5)))
+        assert answer.text.startswith("My sources don't cover attrition"), text
