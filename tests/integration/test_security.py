@@ -115,7 +115,7 @@ def test_the_http_api_is_off_by_default(assistant, method, path):
 def test_the_http_api_when_on_takes_only_a_valid_jwt(guarded):
     parse = f"{guarded.url}/model/parse"
     assert requests.post(parse, json={"text": "what is kpo"}, timeout=30).status_code == 401
-    # Forged, and expired (beyond sanic-jwt's 3 minutes of leeway for clocks).
+    # Forged, and expired.
     for token in (api_token(secret=secrets.token_urlsafe(32)), api_token(valid_for=-600)):
         assert requests.post(parse, json={"text": "what is kpo"}, timeout=30,
                              headers={"Authorization": f"Bearer {token}"}).status_code == 401
@@ -125,6 +125,33 @@ def test_the_http_api_when_on_takes_only_a_valid_jwt(guarded):
     answer = requests.post(parse, json={"text": "what is kpo"}, timeout=30,
                            headers={"Authorization": f"Bearer {api_token()}"})
     assert answer.status_code == 200 and answer.json()["intent"]["name"]
+
+
+def strange_tokens() -> dict:
+    """Tokens signed with the secret (or not signed) that are still not valid."""
+    user = {"user": {"username": "ops", "role": "admin"}}
+    fresh = {**user, "exp": int(time.time()) + 3600}
+    secret = JWT_SECRET.encode() * 2  # long enough for HS512: PyJWT warns of shorter keys
+    return {
+        "expired 30 s ago": jwt.encode({**user, "exp": int(time.time()) - 30}, JWT_SECRET,
+                                       algorithm="HS256"),
+        "without exp": jwt.encode(user, JWT_SECRET, algorithm="HS256"),
+        "HS384": jwt.encode(fresh, secret, algorithm="HS384"),
+        "HS512": jwt.encode(fresh, secret, algorithm="HS512"),
+        "alg none": jwt.encode(fresh, None, algorithm="none"),
+        "empty header and payload": "e30.e30.",
+        "not a token": "e30",
+    }
+
+
+@pytest.mark.parametrize("kind", list(strange_tokens()))
+def test_the_http_api_answers_401_to_every_token_but_a_fresh_hs256_one(guarded, kind):
+    """No leeway beyond a few seconds (sanic-jwt's is 3 minutes), `exp` required, one algorithm;
+    401, never a 500 with a traceback (runtime/api_tokens.py)."""
+    headers = {"Authorization": f"Bearer {strange_tokens()[kind]}"}
+    for method, path in (("GET", "/status"), ("GET", "/conversations/someone/tracker")):
+        answer = requests.request(method, f"{guarded.url}{path}", headers=headers, timeout=30)
+        assert answer.status_code == 401, (kind, path, answer.text[:200])
 
 
 def test_a_user_jwt_reads_its_own_conversation_only(guarded):
@@ -224,6 +251,25 @@ def test_other_json_is_refused_with_400(guarded, body):
 @pytest.mark.parametrize("body", [b"", b"{", b"not json", b"\xff\xfe\x00", b'{"sender": "s",'])
 def test_a_body_that_is_not_json_is_refused_with_400(guarded, body):
     assert post_rest(guarded, body).status_code == 400
+
+
+def test_user_text_reaches_the_log_escaped(guarded):
+    """A message starting with "/" that is no intent is warned about with its text; a newline in
+    it must not forge a log line, nor a terminal escape sequence land raw (runtime/log_text.py)."""
+    marker = uuid.uuid4().hex
+    for text in (f"/{marker}\nERROR forged line {marker}", f"/{marker}-esc\x1b[31mred\x07",
+                 f"/{marker}-cr\rERROR overwritten {marker}"):
+        assert post_rest(guarded, {"sender": new_sender(), "message": text}).status_code == 200
+    deadline = time.monotonic() + 10
+    while True:
+        log = guarded.log("rasa").read_text(errors="replace")
+        if log.count(marker) >= 3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert f"\\nERROR forged line {marker}" in log and "\\x1b[31mred\\x07" in log
+    assert f"\\rERROR overwritten {marker}" in log
+    assert not re.search(r"^ERROR (forged|overwritten)", log, re.MULTILINE)
+    assert "\x1b[31m" not in log and "\x07" not in log and "\r" not in log
 
 
 def test_metadata_reaches_the_tracker(guarded):
