@@ -31,6 +31,7 @@ ACTION_TOKEN = secrets.token_urlsafe(32)
 CALLBACK_TOKEN = secrets.token_urlsafe(32)
 ALLOWED_ORIGIN = "https://careers.example.com"
 SENDER_LIMIT, ADDRESS_LIMIT = 20, 100  # messages a minute
+WRONG_TOKEN_LIMIT = 30  # requests with a wrong token a minute (other tests send some from here)
 MAX_BODY = 64 * 1024
 
 
@@ -68,6 +69,7 @@ def guarded(receiver, tmp_path_factory) -> Assistant:
         "CALLBACK_URL": f"{receiver.url}/bot", "CALLBACK_TOKEN": CALLBACK_TOKEN,
         "ASSISTANT_RATE_LIMIT_SENDER": str(SENDER_LIMIT),
         "ASSISTANT_RATE_LIMIT_ADDRESS": str(ADDRESS_LIMIT),
+        "ASSISTANT_RATE_LIMIT_WRONG_TOKEN": str(WRONG_TOKEN_LIMIT),
     }, rasa_args=["--enable-api", "--jwt-secret", JWT_SECRET, "--cors", ALLOWED_ORIGIN])
     try:
         running.wait_until_ready()
@@ -343,6 +345,26 @@ def test_an_address_over_its_rate_limit_gets_429_with_retry_after(guarded):
                      client=client_at("127.0.0.7")).status_code == 200
 
 
+@pytest.mark.parametrize("webhook", ["rest", "callback"])
+def test_wrong_token_guesses_from_an_address_are_limited(guarded, webhook):
+    """After WRONG_TOKEN_LIMIT wrong tokens in a minute an address gets 429 whatever it sends,
+    the right token too (else guessing would go on); other addresses are not held up."""
+    url = f"{guarded.url}/webhooks/{webhook}/webhook"
+    right = guarded.rest_token if webhook == "rest" else CALLBACK_TOKEN
+    guesser = client_at("127.0.3.1" if webhook == "rest" else "127.0.3.2")
+    body = {"sender": new_sender(), "message": "hi"}
+    statuses = [guesser.post(url, json=body, timeout=30, headers={
+        "Authorization": f"Bearer {secrets.token_urlsafe(8)}"}).status_code for _ in range(300)]
+    assert statuses[:WRONG_TOKEN_LIMIT] == [401] * WRONG_TOKEN_LIMIT
+    assert set(statuses[WRONG_TOKEN_LIMIT:]) == {429}
+    refused = guesser.post(url, json=body, timeout=30,
+                           headers={"Authorization": f"Bearer {right}"})
+    assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60
+    other = client_at("127.0.3.3").post(url, json=body, timeout=60,
+                                        headers={"Authorization": f"Bearer {right}"})
+    assert other.status_code == 200
+
+
 def test_a_token_bucket_lets_a_steady_client_through_and_stops_a_burst():
     now = [0.0]
     limit = RateLimit(60, max_keys=3, clock=lambda: now[0])
@@ -470,10 +492,27 @@ def test_make_run_generates_tokens_into_a_private_ignored_env_file_once(tmp_path
     assert first == tokens(tmp_path)  # kept, not generated again
     assert oct((tmp_path / ".env").stat().st_mode & 0o777) == "0o600"
     # A token set in the environment wins, and is neither printed nor saved.
-    assert set(tokens(tmp_path, {"ASSISTANT_REST_TOKEN": "from-env"})) == {"ACTION_SERVER_TOKEN"}
-    assert "from-env" not in (tmp_path / ".env").read_text()
+    from_env = f"from-env-{secrets.token_urlsafe(32)}"
+    assert set(tokens(tmp_path, {"ASSISTANT_REST_TOKEN": from_env})) == {"ACTION_SERVER_TOKEN"}
+    assert from_env not in (tmp_path / ".env").read_text()
     ignored = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=PROJECT)
     assert ignored.returncode == 0
+
+
+@pytest.mark.parametrize("where", ["environment", ".env"])
+def test_make_run_refuses_a_short_rest_token_unless_told_it_is_a_local_test(tmp_path, where):
+    short = "x" * 31
+    env = {"ASSISTANT_REST_TOKEN": short} if where == "environment" else {}
+    if where == ".env":
+        (tmp_path / ".env").write_text(f"ASSISTANT_REST_TOKEN={short}\n")
+    refused = subprocess.run([sys.executable, "-m", "runtime.tokens", str(tmp_path / ".env")],
+                             cwd=PROJECT, env={"PATH": os.environ["PATH"], **env},
+                             capture_output=True, text=True)
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert "at least 32" in refused.stderr and "ASSISTANT_LOCAL_TEST=1" in refused.stderr
+    local = tokens(tmp_path, {**env, "ASSISTANT_LOCAL_TEST": "1"})
+    assert local.get("ASSISTANT_REST_TOKEN", short) == short
+    assert len(tokens(tmp_path, {"ASSISTANT_REST_TOKEN": "y" * 32})["ACTION_SERVER_TOKEN"]) >= 40
 
 
 # --- Hostile input ----------------------------------------------------------------------------
