@@ -5,7 +5,7 @@ What it changes from Rasa's:
   with Rasa's, anyone can read and write any conversation by naming its sender;
 - the body must be a JSON object with a `sender` (a printable string of 1-128 characters) and a
   string `message`, else 400: Rasa's files a message without a sender under one shared
-  "default" conversation, and answers 500 to other JSON;
+  "default" conversation, and answers 500 to other JSON; metadata must be standard JSON (no NaN);
 - per-sender and per-address rate limits (messages a minute) answer 429 with Retry-After, and so
   does an address after 10 requests a minute with a wrong token (guessing is limited);
 - a message over 2,000 characters gets a plain reply asking for a shorter one, without reaching
@@ -24,6 +24,7 @@ handed to Rasa (`handle_message`, the one place that calls Rasa).
 """
 import hmac
 import inspect
+import json
 from typing import Any, Awaitable, Callable, Dict, NamedTuple, Optional, Text
 
 from rasa.core.channels import rest
@@ -81,6 +82,16 @@ def nested_deeper_than(value: Any, limit: int) -> bool:
                  for child in (item.values() if isinstance(item, dict) else item)]
         if not level:
             return False
+    return True
+
+
+def standard_json(value: Any) -> bool:
+    """Whether the value is JSON as the standard has it: Sanic's parser takes NaN and Infinity,
+    which the tracker store would keep and hand back as invalid JSON."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError:
+        return False
     return True
 
 
@@ -155,6 +166,8 @@ class RestInput(rest.RestInput):
                                      nested_deeper_than(metadata, METADATA_MAX_DEPTH)):
             raise Refused(400, f"'metadata' must be a JSON object nested at most "
                                f"{METADATA_MAX_DEPTH} deep")
+        if metadata is not None and not standard_json(metadata):
+            raise Refused(400, "'metadata' must be standard JSON: NaN and Infinity are not")
         return Message(sender, text, metadata)
 
     def accept(self, request: Request) -> Message:

@@ -250,6 +250,15 @@ def test_other_json_is_refused_with_400(guarded, body):
     assert answer.status_code == 400 and answer.json()["error"]
 
 
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", '[1, {"deep": NaN}]'])
+def test_metadata_holding_nan_is_refused_not_stored_as_invalid_json(guarded, value):
+    sender = new_sender()
+    body = f'{{"sender": "{sender}", "message": "hi", "metadata": {{"x": {value}}}}}'
+    answer = post_rest(guarded, body.encode())
+    assert answer.status_code == 400 and "NaN" in answer.json()["error"]
+    assert user_messages(guarded, sender) == []
+
+
 @pytest.mark.parametrize("body", [b"", b"{", b"not json", b"\xff\xfe\x00", b'{"sender": "s",'])
 def test_a_body_that_is_not_json_is_refused_with_400(guarded, body):
     assert post_rest(guarded, body).status_code == 400
