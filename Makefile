@@ -27,8 +27,9 @@ export RASA_TELEMETRY_ENABLED := false
 # Request bodies over 64 KB get 413 from Rasa's web server (Sanic reads SANIC_* settings from the
 # environment); the action server sets its own limit (actions/server.py). docs/security.md.
 export SANIC_REQUEST_MAX_SIZE := 65536
-# The secrets of .env (generated when missing) and of the environment: runtime/tokens.py.
-LOAD_TOKENS := eval "$$($(BIN)/python -m runtime.tokens .env)"
+# The secrets of .env (generated when missing) and of the environment: runtime/tokens.py. It
+# refuses a REST token under 32 characters unless ASSISTANT_LOCAL_TEST=1 (`make shell`, local).
+LOAD_TOKENS := exports="$$($(BIN)/python -m runtime.tokens .env)" || exit 1; eval "$$exports"
 ACTION_SERVER := $(BIN)/python -m actions.server --actions actions --port 5055
 # Rasa's HTTP API only with JWT (ASSISTANT_API_JWT_SECRET), CORS only for ASSISTANT_CORS_ORIGINS.
 RASA_OPTIONS := $${ASSISTANT_API_JWT_SECRET:+--enable-api --jwt-secret "$$ASSISTANT_API_JWT_SECRET"} \
@@ -66,7 +67,7 @@ run: $(MODEL)
 		--credentials $(CREDENTIALS) $(RASA_OPTIONS)
 
 shell: $(MODEL)
-	@$(LOAD_TOKENS) 2>/dev/null; \
+	@eval "$$(ASSISTANT_LOCAL_TEST=1 $(BIN)/python -m runtime.tokens .env)" 2>/dev/null; \
 	$(BIN)/python -m envtemplate endpoints endpoints.yml $(ENDPOINTS) || exit 1; \
 	trap 'kill 0' EXIT; \
 	$(ACTION_SERVER) --quiet & \

@@ -18,7 +18,7 @@ from importlib import metadata
 from typing import Any, Callable, Dict, Iterable, Set
 
 # The versions whose internals the patches were read against and tested with.
-CHECKED_AGAINST = {"rasa": "3.6.21", "sanic": "21.12.2"}
+CHECKED_AGAINST = {"rasa": "3.6.21", "sanic": "21.12.2", "sanic-jwt": "1.8.0"}
 SWITCH = "ASSISTANT_PATCHES"
 TRACE = "ASSISTANT_PATCH_TRACE"
 

@@ -5,15 +5,19 @@ Defined here, the fixes to Rasa's per-message work found with py-spy on the runn
 (docs/speed.md): each keeps Rasa's behaviour and only drops work repeated on every message.
 Elsewhere: the worker per core (runtime/workers.py), the guarded connections
 (runtime/connections.py), the action timeout (runtime/turn_failures.py), the graph runner
-(runtime/graph_runner.py).
+(runtime/graph_runner.py), the HTTP API's token check (runtime/api_tokens.py), user text
+escaped in the log (runtime/log_text.py).
 """
 import json
+import logging
+import warnings
 from collections import OrderedDict
 from typing import Any, Callable, Dict, List, Optional, Set, Text, Tuple
 
 import rasa.core.processor
 import rasa.core.run
 import sanic.app
+import sanic_jwt.authentication
 from jsonschema import exceptions, validators
 from rasa.core.actions.action import RemoteAction
 from rasa.core.channels.channel import UserMessage
@@ -23,7 +27,7 @@ from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import Event
 
-from runtime import workers
+from runtime import api_tokens, log_text, workers
 from runtime.connections import GUARDED_CONNECTIONS
 from runtime.graph_runner import SequentialGraphRunner
 from runtime.guard import Patch, install
@@ -161,7 +165,7 @@ def _worker_per_core(_serve_multiple: Callable) -> Callable:
     return workers.serve_workers
 
 
-RASA, SANIC = "rasa", "sanic"
+RASA, SANIC, SANIC_JWT = "rasa", "sanic", "sanic-jwt"
 UNIT, INTEGRATION = "tests/unit/test_runtime.py", "tests/integration"
 PATCHES = (
     Patch(RemoteAction, "_validate_action_result", _checked_once_validation, RASA, UNIT),
@@ -177,6 +181,12 @@ PATCHES = (
           f"{INTEGRATION}/test_workers.py"),
     Patch(sanic.app, "serve_multiple", _worker_per_core, SANIC, f"{INTEGRATION}/test_workers.py"),
     GUARDED_CONNECTIONS,
+    Patch(sanic_jwt.authentication.Authentication, "_decode", api_tokens.strictly_checked,
+          SANIC_JWT, f"{INTEGRATION}/test_security.py"),
+    Patch(logging.LogRecord, "getMessage", log_text.escaped_log_messages, RASA,
+          f"{INTEGRATION}/test_security.py"),
+    Patch(warnings, "formatwarning", log_text.escaped_warnings, RASA,
+          f"{INTEGRATION}/test_security.py"),
 )
 
 

@@ -1,4 +1,5 @@
-"""Rate limits for the webhooks that take messages from integrations (REST, callback).
+"""Rate limits for the webhooks that take messages from integrations (REST, callback), and for
+their wrong-token guesses.
 
 A token bucket per key (a sender, an address): `per_minute` messages may come at once, and the
 bucket refills at `per_minute` a minute, so a client keeping under the rate is never refused.
@@ -38,14 +39,25 @@ class RateLimit:
     def retry_after(self, key: str) -> Optional[int]:
         """Takes one message from the key's bucket: None if it may pass, else the seconds until
         it could."""
+        return self._bucket(key, take=True)
+
+    def waiting(self, key: str) -> Optional[int]:
+        """Like retry_after, without taking anything: None if the key's next message would pass
+        (a client locked out after failed tries is refused before it tries again)."""
+        return self._bucket(key, take=False)
+
+    def _bucket(self, key: str, take: bool) -> Optional[int]:
         if not self.per_minute:
             return None
         with self._buckets.record_of(key) as (digest, offset):
             now = self.clock()
             held, tokens, then = self._buckets.unpack(offset)
             if held != digest:
+                if not take:
+                    return None  # a full bucket, not written: the slot stays another key's
                 tokens, then = float(self.per_minute), now
             tokens = min(float(self.per_minute), tokens + (now - then) * self.per_minute / 60)
             passes = tokens >= 1
-            self._buckets.pack(offset, digest, tokens - 1 if passes else tokens, now)
+            if take:
+                self._buckets.pack(offset, digest, tokens - 1 if passes else tokens, now)
         return None if passes else max(1, math.ceil((1 - tokens) * 60 / self.per_minute))

@@ -7,6 +7,10 @@ ACTION_SERVER_TOKEN (what Rasa sends the action server) are taken from the envir
 else from .env, else generated into .env (readable by its owner only). Prints, for the shell to
 evaluate, `export NAME=value` for every variable of .env the environment does not set (so
 Telegram's or Slack's secrets can live there too), and says on stderr where each token is.
+
+A REST token shorter than MIN_REST_TOKEN_LENGTH characters (anyone reaching :5005 may guess it)
+is refused, with exit status 1 and nothing printed, unless ASSISTANT_LOCAL_TEST=1 says the
+assistant is only being tried out on this machine.
 """
 import os
 import secrets
@@ -17,6 +21,9 @@ from typing import Dict
 
 TOKENS = {"ASSISTANT_REST_TOKEN": "REST channel token (clients send it as a bearer token)",
           "ACTION_SERVER_TOKEN": "action server token (Rasa sends it)"}
+# A generated token has 43 characters (32 random bytes).
+MIN_REST_TOKEN_LENGTH = 32
+LOCAL_TEST = "ASSISTANT_LOCAL_TEST"
 
 
 def read_env_file(path: Path) -> Dict[str, str]:
@@ -46,6 +53,13 @@ def main(path: Path) -> None:
             separator = "\n" if text and not text.endswith("\n") else ""
             path.write_text(f"{text}{separator}{name}={saved[name]}\n")
             print(f"{what}: {name} generated into {path.resolve()}", file=sys.stderr)
+    rest_token = os.environ.get("ASSISTANT_REST_TOKEN") or saved["ASSISTANT_REST_TOKEN"]
+    if len(rest_token) < MIN_REST_TOKEN_LENGTH and os.environ.get(LOCAL_TEST) != "1":
+        sys.exit(f"ASSISTANT_REST_TOKEN has {len(rest_token)} characters: a REST token needs at "
+                 f"least {MIN_REST_TOKEN_LENGTH}, or anyone reaching the port may guess it. "
+                 f"Remove it from {path.resolve()} (a strong one is generated) or set one from "
+                 f"`python -c 'import secrets; print(secrets.token_urlsafe(32))'`; to try the "
+                 f"assistant on this machine only, set {LOCAL_TEST}=1.")
     for name, value in saved.items():
         if name.isidentifier() and not os.environ.get(name):
             print(f"export {name}={shlex.quote(value)}")

@@ -162,6 +162,58 @@ def test_a_body_that_is_not_a_telegram_update_is_refused_not_a_server_error(bot,
     assert to_telegram(bot, telegram_update(1004, "what is bpo")).status_code == 200
 
 
+def test_telegram_webhook_answers_get_405_and_set_webhook_needs_the_secret(bot, fakes):
+    url = f"{bot.url}/webhooks/telegram"
+    got = requests.get(f"{url}/webhook", timeout=30)
+    assert got.status_code == 405 and got.headers["Allow"] == "POST"
+    registered = len(fakes.telegram.calls("/setWebhook"))
+    for method in ("GET", "POST"):
+        for secret in (None, "not-the-secret"):
+            headers = {SECRET_HEADER: secret} if secret else {}
+            answer = requests.request(method, f"{url}/set_webhook", headers=headers, timeout=30)
+            assert answer.status_code == 403, (method, secret)
+    assert len(fakes.telegram.calls("/setWebhook")) == registered
+    allowed = requests.post(f"{url}/set_webhook", headers={SECRET_HEADER: TELEGRAM_SECRET},
+                            timeout=30)
+    assert allowed.status_code == 200 and len(fakes.telegram.calls("/setWebhook")) > registered
+
+
+def test_a_telegram_photo_s_caption_is_read_and_a_sticker_gets_a_short_reply(bot, fakes):
+    chat_id = 1300 + next(ids)
+    photo = telegram_update(chat_id, "ignored")
+    del photo["message"]["text"]
+    photo["message"].update(photo=[{"file_id": "f", "file_unique_id": "u", "width": 90,
+                                    "height": 90}], caption="what is kpo")
+    assert to_telegram(bot, photo).status_code == 200
+    [answer] = telegram_messages(fakes, chat_id)
+    assert "Knowledge Process Outsourcing" in answer["params"]["text"]
+    for media in ({"sticker": {"file_id": "s", "file_unique_id": "s", "width": 512,
+                               "height": 512, "is_animated": False, "is_video": False,
+                               "type": "regular"}},
+                  {"photo": [{"file_id": "f", "file_unique_id": "u", "width": 9, "height": 9}]}):
+        update = telegram_update(chat_id, "ignored")
+        del update["message"]["text"]
+        update["message"].update(media)
+        assert to_telegram(bot, update).status_code == 200
+    replies = [call["params"]["text"] for call in telegram_messages(fakes, chat_id)[1:]]
+    assert replies == ["I can only read text. Please type your question about KPO or BPO."] * 2
+
+
+def test_an_edited_telegram_caption_is_answered_without_an_error(bot, fakes):
+    chat_id = 1400 + next(ids)
+    edited = telegram_update(chat_id, "ignored")
+    message = edited.pop("message")
+    del message["text"]
+    edited["edited_message"] = {**message, "edit_date": int(time.time()),
+                                "photo": [{"file_id": "f", "file_unique_id": "u", "width": 9,
+                                           "height": 9}], "caption": "what is bpo"}
+    assert to_telegram(bot, edited).status_code == 200
+    [answer] = telegram_messages(fakes, chat_id)
+    assert "Business Process Outsourcing" in answer["params"]["text"]
+    time.sleep(0.5)
+    assert "graph" not in bot.log("rasa").read_text(errors="replace").lower()
+
+
 # --- Slack ------------------------------------------------------------------------------------
 
 def to_slack(bot: Assistant, body: bytes, content_type: str = "application/json",
@@ -241,6 +293,50 @@ def test_slack_requests_with_bad_or_stale_signatures_are_refused(bot, fakes, sec
     answer = to_slack(bot, slack_message(channel, "what is kpo"), secret=secret, age=age)
     assert answer.status_code == 400
     assert not slack_messages(fakes, channel)
+
+
+@pytest.mark.parametrize("payload, status", [
+    ({"type": "shortcut", "callback_id": "ask", "trigger_id": "1", "user": {"id": "U1"}}, 200),
+    ({"type": "message_action", "callback_id": "ask", "trigger_id": "1", "user": {"id": "U1"},
+      "channel": {"id": "D1"}, "message": {"text": "what is kpo", "ts": "1.2"}}, 200),
+    ({"type": "view_submission", "user": {"id": "U1"}, "view": {"id": "V1", "state": {}}}, 200),
+    ({"type": "block_actions", "actions": [{"type": "button", "value": "/greet"}]}, 400),
+    ("notjson", 400), ([], 400), (None, 400),
+], ids=["shortcut", "message_action", "view_submission", "no user", "notjson", "list", "none"])
+def test_signed_slack_interactions_it_does_not_answer_are_acknowledged_or_refused(
+        bot, payload, status):
+    form = {} if payload is None else {
+        "payload": payload if isinstance(payload, str) else json.dumps(payload)}
+    answer = to_slack(bot, urlencode(form).encode(), "application/x-www-form-urlencoded")
+    assert answer.status_code == status, answer.text
+
+
+@pytest.mark.parametrize("body", [b"[]", b'"text"', b"7"])
+def test_a_signed_slack_json_body_that_is_no_object_is_refused(bot, body):
+    assert to_slack(bot, body).status_code == 400
+
+
+def test_a_socketio_event_without_data_is_ignored_cleanly(bot):
+    import socketio
+
+    async def talk() -> list:
+        client, confirmed = socketio.AsyncClient(), []
+        client.on("session_confirm", lambda session_id: confirmed.append(session_id))
+        await client.connect(bot.url, headers={"Origin": "http://localhost:8080"},
+                             transports=["websocket"])
+        await client.emit("session_request")
+        await client.emit("user_uttered")
+        await client.emit("session_request", {})
+        for _ in range(50):
+            if confirmed:
+                break
+            await asyncio.sleep(0.1)
+        await client.disconnect()
+        return confirmed
+
+    assert len(asyncio.run(talk())) >= 1
+    time.sleep(0.5)
+    assert "TypeError" not in bot.log("rasa").read_text(errors="replace")
 
 
 def test_answered_slack_messages_are_remembered_by_every_worker_and_bounded():

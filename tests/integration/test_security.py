@@ -31,6 +31,7 @@ ACTION_TOKEN = secrets.token_urlsafe(32)
 CALLBACK_TOKEN = secrets.token_urlsafe(32)
 ALLOWED_ORIGIN = "https://careers.example.com"
 SENDER_LIMIT, ADDRESS_LIMIT = 20, 100  # messages a minute
+WRONG_TOKEN_LIMIT = 30  # requests with a wrong token a minute (other tests send some from here)
 MAX_BODY = 64 * 1024
 
 
@@ -68,6 +69,7 @@ def guarded(receiver, tmp_path_factory) -> Assistant:
         "CALLBACK_URL": f"{receiver.url}/bot", "CALLBACK_TOKEN": CALLBACK_TOKEN,
         "ASSISTANT_RATE_LIMIT_SENDER": str(SENDER_LIMIT),
         "ASSISTANT_RATE_LIMIT_ADDRESS": str(ADDRESS_LIMIT),
+        "ASSISTANT_RATE_LIMIT_WRONG_TOKEN": str(WRONG_TOKEN_LIMIT),
     }, rasa_args=["--enable-api", "--jwt-secret", JWT_SECRET, "--cors", ALLOWED_ORIGIN])
     try:
         running.wait_until_ready()
@@ -115,7 +117,7 @@ def test_the_http_api_is_off_by_default(assistant, method, path):
 def test_the_http_api_when_on_takes_only_a_valid_jwt(guarded):
     parse = f"{guarded.url}/model/parse"
     assert requests.post(parse, json={"text": "what is kpo"}, timeout=30).status_code == 401
-    # Forged, and expired (beyond sanic-jwt's 3 minutes of leeway for clocks).
+    # Forged, and expired.
     for token in (api_token(secret=secrets.token_urlsafe(32)), api_token(valid_for=-600)):
         assert requests.post(parse, json={"text": "what is kpo"}, timeout=30,
                              headers={"Authorization": f"Bearer {token}"}).status_code == 401
@@ -125,6 +127,33 @@ def test_the_http_api_when_on_takes_only_a_valid_jwt(guarded):
     answer = requests.post(parse, json={"text": "what is kpo"}, timeout=30,
                            headers={"Authorization": f"Bearer {api_token()}"})
     assert answer.status_code == 200 and answer.json()["intent"]["name"]
+
+
+def strange_tokens() -> dict:
+    """Tokens signed with the secret (or not signed) that are still not valid."""
+    user = {"user": {"username": "ops", "role": "admin"}}
+    fresh = {**user, "exp": int(time.time()) + 3600}
+    secret = JWT_SECRET.encode() * 2  # long enough for HS512: PyJWT warns of shorter keys
+    return {
+        "expired 30 s ago": jwt.encode({**user, "exp": int(time.time()) - 30}, JWT_SECRET,
+                                       algorithm="HS256"),
+        "without exp": jwt.encode(user, JWT_SECRET, algorithm="HS256"),
+        "HS384": jwt.encode(fresh, secret, algorithm="HS384"),
+        "HS512": jwt.encode(fresh, secret, algorithm="HS512"),
+        "alg none": jwt.encode(fresh, None, algorithm="none"),
+        "empty header and payload": "e30.e30.",
+        "not a token": "e30",
+    }
+
+
+@pytest.mark.parametrize("kind", list(strange_tokens()))
+def test_the_http_api_answers_401_to_every_token_but_a_fresh_hs256_one(guarded, kind):
+    """No leeway beyond a few seconds (sanic-jwt's is 3 minutes), `exp` required, one algorithm;
+    401, never a 500 with a traceback (runtime/api_tokens.py)."""
+    headers = {"Authorization": f"Bearer {strange_tokens()[kind]}"}
+    for method, path in (("GET", "/status"), ("GET", "/conversations/someone/tracker")):
+        answer = requests.request(method, f"{guarded.url}{path}", headers=headers, timeout=30)
+        assert answer.status_code == 401, (kind, path, answer.text[:200])
 
 
 def test_a_user_jwt_reads_its_own_conversation_only(guarded):
@@ -221,9 +250,37 @@ def test_other_json_is_refused_with_400(guarded, body):
     assert answer.status_code == 400 and answer.json()["error"]
 
 
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", '[1, {"deep": NaN}]'])
+def test_metadata_holding_nan_is_refused_not_stored_as_invalid_json(guarded, value):
+    sender = new_sender()
+    body = f'{{"sender": "{sender}", "message": "hi", "metadata": {{"x": {value}}}}}'
+    answer = post_rest(guarded, body.encode())
+    assert answer.status_code == 400 and "NaN" in answer.json()["error"]
+    assert user_messages(guarded, sender) == []
+
+
 @pytest.mark.parametrize("body", [b"", b"{", b"not json", b"\xff\xfe\x00", b'{"sender": "s",'])
 def test_a_body_that_is_not_json_is_refused_with_400(guarded, body):
     assert post_rest(guarded, body).status_code == 400
+
+
+def test_user_text_reaches_the_log_escaped(guarded):
+    """A message starting with "/" that is no intent is warned about with its text; a newline in
+    it must not forge a log line, nor a terminal escape sequence land raw (runtime/log_text.py)."""
+    marker = uuid.uuid4().hex
+    for text in (f"/{marker}\nERROR forged line {marker}", f"/{marker}-esc\x1b[31mred\x07",
+                 f"/{marker}-cr\rERROR overwritten {marker}"):
+        assert post_rest(guarded, {"sender": new_sender(), "message": text}).status_code == 200
+    deadline = time.monotonic() + 10
+    while True:
+        log = guarded.log("rasa").read_text(errors="replace")
+        if log.count(marker) >= 3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert f"\\nERROR forged line {marker}" in log and "\\x1b[31mred\\x07" in log
+    assert f"\\rERROR overwritten {marker}" in log
+    assert not re.search(r"^ERROR (forged|overwritten)", log, re.MULTILINE)
+    assert "\x1b[31m" not in log and "\x07" not in log and "\r" not in log
 
 
 def test_metadata_reaches_the_tracker(guarded):
@@ -295,6 +352,26 @@ def test_an_address_over_its_rate_limit_gets_429_with_retry_after(guarded):
     assert spoofed <= 2
     assert post_rest(guarded, {"sender": new_sender(), "message": "hi"},
                      client=client_at("127.0.0.7")).status_code == 200
+
+
+@pytest.mark.parametrize("webhook", ["rest", "callback"])
+def test_wrong_token_guesses_from_an_address_are_limited(guarded, webhook):
+    """After WRONG_TOKEN_LIMIT wrong tokens in a minute an address gets 429 whatever it sends,
+    the right token too (else guessing would go on); other addresses are not held up."""
+    url = f"{guarded.url}/webhooks/{webhook}/webhook"
+    right = guarded.rest_token if webhook == "rest" else CALLBACK_TOKEN
+    guesser = client_at("127.0.3.1" if webhook == "rest" else "127.0.3.2")
+    body = {"sender": new_sender(), "message": "hi"}
+    statuses = [guesser.post(url, json=body, timeout=30, headers={
+        "Authorization": f"Bearer {secrets.token_urlsafe(8)}"}).status_code for _ in range(300)]
+    assert statuses[:WRONG_TOKEN_LIMIT] == [401] * WRONG_TOKEN_LIMIT
+    assert set(statuses[WRONG_TOKEN_LIMIT:]) == {429}
+    refused = guesser.post(url, json=body, timeout=30,
+                           headers={"Authorization": f"Bearer {right}"})
+    assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60
+    other = client_at("127.0.3.3").post(url, json=body, timeout=60,
+                                        headers={"Authorization": f"Bearer {right}"})
+    assert other.status_code == 200
 
 
 def test_a_token_bucket_lets_a_steady_client_through_and_stops_a_burst():
@@ -424,10 +501,27 @@ def test_make_run_generates_tokens_into_a_private_ignored_env_file_once(tmp_path
     assert first == tokens(tmp_path)  # kept, not generated again
     assert oct((tmp_path / ".env").stat().st_mode & 0o777) == "0o600"
     # A token set in the environment wins, and is neither printed nor saved.
-    assert set(tokens(tmp_path, {"ASSISTANT_REST_TOKEN": "from-env"})) == {"ACTION_SERVER_TOKEN"}
-    assert "from-env" not in (tmp_path / ".env").read_text()
+    from_env = f"from-env-{secrets.token_urlsafe(32)}"
+    assert set(tokens(tmp_path, {"ASSISTANT_REST_TOKEN": from_env})) == {"ACTION_SERVER_TOKEN"}
+    assert from_env not in (tmp_path / ".env").read_text()
     ignored = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=PROJECT)
     assert ignored.returncode == 0
+
+
+@pytest.mark.parametrize("where", ["environment", ".env"])
+def test_make_run_refuses_a_short_rest_token_unless_told_it_is_a_local_test(tmp_path, where):
+    short = "x" * 31
+    env = {"ASSISTANT_REST_TOKEN": short} if where == "environment" else {}
+    if where == ".env":
+        (tmp_path / ".env").write_text(f"ASSISTANT_REST_TOKEN={short}\n")
+    refused = subprocess.run([sys.executable, "-m", "runtime.tokens", str(tmp_path / ".env")],
+                             cwd=PROJECT, env={"PATH": os.environ["PATH"], **env},
+                             capture_output=True, text=True)
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert "at least 32" in refused.stderr and "ASSISTANT_LOCAL_TEST=1" in refused.stderr
+    local = tokens(tmp_path, {**env, "ASSISTANT_LOCAL_TEST": "1"})
+    assert local.get("ASSISTANT_REST_TOKEN", short) == short
+    assert len(tokens(tmp_path, {"ASSISTANT_REST_TOKEN": "y" * 32})["ACTION_SERVER_TOKEN"]) >= 40
 
 
 # --- Hostile input ----------------------------------------------------------------------------

@@ -49,6 +49,13 @@ def test_the_balancer_serves_every_replica_and_passes_the_clients_address_on():
     assert SERVICES["rasa1"]["environment"]["SANIC_PROXIES_COUNT"] == "1"
 
 
+def test_behind_the_helm_chart_s_ingress_the_clients_address_is_read_from_the_proxy():
+    """Else every client would share the ingress controller's per-address rate limit."""
+    values = yaml.safe_load((DEPLOY / "helm-values.yml").read_text())
+    env = {variable["name"]: variable.get("value") for variable in values["extraEnv"]}
+    assert env["SANIC_PROXIES_COUNT"] == "1"
+
+
 def test_the_image_builds_the_spacy_pipeline_the_model_loads():
     config = yaml.safe_load((PROJECT / "config.yml").read_text())
     [spacy] = [step["model"] for step in config["pipeline"] if step["name"] == "SpacyNLP"]
