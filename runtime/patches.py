@@ -5,7 +5,8 @@ Defined here, the fixes to Rasa's per-message work found with py-spy on the runn
 (docs/speed.md): each keeps Rasa's behaviour and only drops work repeated on every message.
 Elsewhere: the worker per core (runtime/workers.py), the guarded connections
 (runtime/connections.py), the action timeout (runtime/turn_failures.py), the graph runner
-(runtime/graph_runner.py).
+(runtime/graph_runner.py), the health routes (runtime/health.py) and the metrics
+(runtime/metrics.py).
 """
 import json
 from collections import OrderedDict
@@ -16,6 +17,7 @@ import rasa.core.run
 import sanic.app
 from jsonschema import exceptions, validators
 from rasa.core.actions.action import RemoteAction
+from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.core.processor import MessageProcessor
@@ -23,7 +25,7 @@ from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import Event
 
-from runtime import workers
+from runtime import health, metrics, workers
 from runtime.connections import GUARDED_CONNECTIONS
 from runtime.graph_runner import SequentialGraphRunner
 from runtime.guard import Patch, install
@@ -177,6 +179,10 @@ PATCHES = (
           f"{INTEGRATION}/test_workers.py"),
     Patch(sanic.app, "serve_multiple", _worker_per_core, SANIC, f"{INTEGRATION}/test_workers.py"),
     GUARDED_CONNECTIONS,
+    Patch(rasa.core.run, "configure_app", health.with_operations_routes, RASA,
+          f"{INTEGRATION}/test_operations.py"),
+    Patch(Agent, "handle_message", metrics.measured_turns, RASA,
+          f"{INTEGRATION}/test_operations.py"),
 )
 
 

@@ -11,6 +11,7 @@ import math
 import time
 from typing import Callable, Optional
 
+from runtime import metrics
 from runtime.shared_memory import SharedTable
 
 
@@ -48,4 +49,6 @@ class RateLimit:
             tokens = min(float(self.per_minute), tokens + (now - then) * self.per_minute / 60)
             passes = tokens >= 1
             self._buckets.pack(offset, digest, tokens - 1 if passes else tokens, now)
+        if not passes:
+            metrics.RATE_LIMITED.inc()
         return None if passes else max(1, math.ceil((1 - tokens) * 60 / self.per_minute))
