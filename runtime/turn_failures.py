@@ -78,6 +78,11 @@ async def answer(on_new_message: Callable[[UserMessage], Awaitable[Any]],
         logger.error("Turn failed (%s)", error.__class__.__name__)
         await message.output_channel.send_text_message(message.sender_id, ACTION_FAILED)
         return 500
+    # A turn whose store failed at its end has its answer collected already: sent with "I didn't
+    # take in your last message" it reads as a contradiction, so only the reason goes out.
+    collected = getattr(message.output_channel, "messages", None)
+    if isinstance(collected, list):
+        collected.clear()
     await message.output_channel.send_text_message(message.sender_id, reply)
     return 503
 
