@@ -15,10 +15,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 SPACY_PIPELINE := build/spacy-en
 MODEL := models/assistant.tar.gz
+# `make run`'s ports, from the environment when set (WIDGET_PORT is WEB_PORT's other name), and
+# where it writes the files it generates: a RUN_DIR each for servers run side by side.
+# Conversations go to ASSISTANT_SQLITE_DB (endpoints.yml; default tracker.db).
+RASA_PORT ?= 5005
+ACTIONS_PORT ?= 5055
+WEB_PORT ?= $(or $(WIDGET_PORT),8080)
+RUN_DIR ?= build
 # The channels of credentials.yml whose secrets are in the environment (channels/credentials.py).
-CREDENTIALS := build/credentials.yml
+CREDENTIALS := $(RUN_DIR)/credentials.yml
 # The stores of endpoints.yml that ASSISTANT_STORES chooses (envtemplate.py; docs/production.md).
-ENDPOINTS := build/endpoints.yml
+ENDPOINTS := $(RUN_DIR)/endpoints.yml
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') $(wildcard pipeline/*.py)
 # The browser the web widget's tests drive: Debian's chromium (Playwright never downloads one).
 CHROMIUM := /usr/bin/chromium
@@ -30,12 +37,12 @@ export SANIC_REQUEST_MAX_SIZE := 65536
 # The secrets of .env (generated when missing) and of the environment: runtime/tokens.py. It
 # refuses a REST token under 32 characters unless ASSISTANT_LOCAL_TEST=1 (`make shell`, local).
 LOAD_TOKENS := exports="$$($(BIN)/python -m runtime.tokens .env)" || exit 1; eval "$$exports"
-ACTION_SERVER := $(BIN)/python -m actions.server --actions actions --port 5055
+ACTION_SERVER := $(BIN)/python -m actions.server --actions actions --port $(ACTIONS_PORT)
 # Rasa's HTTP API only with JWT (ASSISTANT_API_JWT_SECRET), CORS only for ASSISTANT_CORS_ORIGINS.
 RASA_OPTIONS := $${ASSISTANT_API_JWT_SECRET:+--enable-api --jwt-secret "$$ASSISTANT_API_JWT_SECRET"} \
                 $${ASSISTANT_CORS_ORIGINS:+--cors $$ASSISTANT_CORS_ORIGINS}
 
-.PHONY: install train run shell test test-unit lint test-scale haproxy compare-nlp bench review clean
+.PHONY: install train run replicas shell test test-unit lint test-scale haproxy compare-nlp bench review clean
 
 install: $(BIN)/.installed
 $(BIN)/.installed: requirements.txt requirements-nodeps.txt requirements-dev.txt
@@ -56,15 +63,21 @@ $(MODEL): $(BIN)/.installed $(SPACY_PIPELINE)/config.cfg $(TRAINING_INPUTS)
 
 run: $(MODEL)
 	@$(LOAD_TOKENS); \
+	export ACTION_SERVER_URL="$${ACTION_SERVER_URL:-http://localhost:$(ACTIONS_PORT)/webhook}"; \
 	$(BIN)/python -m channels.credentials credentials.yml $(CREDENTIALS) || exit 1; \
 	$(BIN)/python -m envtemplate endpoints endpoints.yml $(ENDPOINTS) || exit 1; \
-	echo "Starting the action server on 127.0.0.1:5055, Rasa on :5005 (the channels above)" \
-		"and the demo page on http://localhost:8080. Ctrl-C stops them all."; \
+	echo "Starting the action server on 127.0.0.1:$(ACTIONS_PORT), Rasa on :$(RASA_PORT)" \
+		"(the channels above) and the demo page on http://localhost:$(WEB_PORT)." \
+		"Ctrl-C stops them all."; \
 	trap 'kill 0' EXIT; \
 	$(ACTION_SERVER) & \
-	$(BIN)/python -m web.serve --port 8080 --server-url http://localhost:5005 & \
-	$(BIN)/python -m runtime run --model $(MODEL) --port 5005 --endpoints $(ENDPOINTS) \
+	$(BIN)/python -m web.serve --port $(WEB_PORT) --server-url http://localhost:$(RASA_PORT) & \
+	$(BIN)/python -m runtime run --model $(MODEL) --port $(RASA_PORT) --endpoints $(ENDPOINTS) \
 		--credentials $(CREDENTIALS) $(RASA_OPTIONS)
+
+# Several replicas on this host behind haproxy, without Docker (deploy/replicas.sh, REPLICAS=2).
+replicas: $(MODEL) haproxy
+	@deploy/replicas.sh
 
 shell: $(MODEL)
 	@eval "$$(ASSISTANT_LOCAL_TEST=1 $(BIN)/python -m runtime.tokens .env)" 2>/dev/null; \

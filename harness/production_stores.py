@@ -200,3 +200,4 @@ class ProductionStores:
         async with connection:
             channel = await connection.channel()
             await channel.queue_delete(self.queue)
+            await channel.exchange_delete(self.queue)  # named after the queue (endpoints.yml)

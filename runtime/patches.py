@@ -6,7 +6,8 @@ Defined here, the fixes to Rasa's per-message work found with py-spy on the runn
 Elsewhere: the worker per core (runtime/workers.py), the guarded connections
 (runtime/connections.py), the action timeout (runtime/turn_failures.py), the graph runner
 (runtime/graph_runner.py), the HTTP API's token check (runtime/api_tokens.py), user text
-escaped in the log (runtime/log_text.py).
+escaped in the log (runtime/log_text.py), the health routes (runtime/health.py) and the metrics
+(runtime/metrics.py).
 """
 import json
 import logging
@@ -20,6 +21,7 @@ import sanic.app
 import sanic_jwt.authentication
 from jsonschema import exceptions, validators
 from rasa.core.actions.action import RemoteAction
+from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.core.processor import MessageProcessor
@@ -27,7 +29,7 @@ from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import Event
 
-from runtime import api_tokens, log_text, workers
+from runtime import api_tokens, health, log_text, metrics, workers
 from runtime.connections import GUARDED_CONNECTIONS
 from runtime.graph_runner import SequentialGraphRunner
 from runtime.guard import Patch, install
@@ -187,6 +189,10 @@ PATCHES = (
           f"{INTEGRATION}/test_security.py"),
     Patch(warnings, "formatwarning", log_text.escaped_warnings, RASA,
           f"{INTEGRATION}/test_security.py"),
+    Patch(rasa.core.run, "configure_app", health.with_operations_routes, RASA,
+          f"{INTEGRATION}/test_operations.py"),
+    Patch(Agent, "handle_message", metrics.measured_turns, RASA,
+          f"{INTEGRATION}/test_operations.py"),
 )
 
 

@@ -12,6 +12,7 @@ import math
 import time
 from typing import Callable, Optional
 
+from runtime import metrics
 from runtime.shared_memory import SharedTable
 
 
@@ -60,4 +61,6 @@ class RateLimit:
             passes = tokens >= 1
             if take:
                 self._buckets.pack(offset, digest, tokens - 1 if passes else tokens, now)
+        if not passes:
+            metrics.RATE_LIMITED.inc()
         return None if passes else max(1, math.ceil((1 - tokens) * 60 / self.per_minute))

@@ -23,12 +23,15 @@ webhook (channels/rest.py does), which returns the HTTP status:
 import asyncio
 import logging
 import os
+import time
 from typing import Any, Awaitable, Callable, Dict, List
 
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.core.channels.channel import UserMessage
 from rasa.core.lock_store import LockError
-from rasa.shared.core.events import BotUttered, Event
+from rasa.shared.core.events import BotUttered, Event, SlotSet
+
+from runtime import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +78,11 @@ async def answer(on_new_message: Callable[[UserMessage], Awaitable[Any]],
         logger.error("Turn failed (%s)", error.__class__.__name__)
         await message.output_channel.send_text_message(message.sender_id, ACTION_FAILED)
         return 500
+    # A turn whose store failed at its end has its answer collected already: sent with "I didn't
+    # take in your last message" it reads as a contradiction, so only the reason goes out.
+    collected = getattr(message.output_channel, "messages", None)
+    if isinstance(collected, list):
+        collected.clear()
     await message.output_channel.send_text_message(message.sender_id, reply)
     return 503
 
@@ -88,21 +96,34 @@ def answering_in_time(unguarded_run: Callable, timeout: float = ACTION_TIMEOUT) 
     seconds (Rasa waits 300, longer than a conversation's lock lives), and one that fails or
     takes longer is answered with an apology stored with the turn."""
     async def run(self: RemoteAction, output_channel, nlg, tracker, domain) -> List[Event]:
+        started = time.perf_counter()
+        outcome = "failed"
         try:
-            return await asyncio.wait_for(
+            events = await asyncio.wait_for(
                 unguarded_run(self, output_channel, nlg, tracker, domain), timeout)
+            outcome = "ok"
+            for event in events:
+                if isinstance(event, SlotSet) and event.key == metrics.ANSWER_KIND_SLOT:
+                    metrics.answer_kind(event.value)
+            return events
         except ActionExecutionRejection:
+            outcome = "ok"
             raise  # a form's way of letting another action run: not a failure
         except asyncio.TimeoutError:
+            outcome = "timeout"
+            metrics.answer_kind(metrics.FAILED)
             logger.error("Custom action %s took longer than %g s: answered with an apology",
                          self.name(), timeout)
             return [BotUttered(ACTION_TIMED_OUT)]
         except Exception as error:
+            metrics.answer_kind(metrics.FAILED)
             cause = error.__cause__ or error
             status = getattr(cause, "status", None)
             logger.error("Custom action %s failed (%s%s): answered with an apology",
                          self.name(), cause.__class__.__name__,
                          f", status {status}" if status else "")
             return [BotUttered(ACTION_FAILED)]
+        finally:
+            metrics.ACTION_SECONDS.labels(outcome).observe(time.perf_counter() - started)
 
     return run

@@ -32,6 +32,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
+from runtime import metrics
 from runtime.turn_failures import TrackerStoreUnavailable
 from stores.outbox import BrokerOutbox
 
@@ -88,10 +89,24 @@ class FailLoudTrackerStore(TrackerStore):
                                           list(tracker.events)[already_streamed:],
                                           tracker.sender_id)
 
+    @property
+    def relays_events(self) -> bool:
+        """Whether events reach the broker through the outbox (a broker outage delays them)."""
+        return self._outbox is not None
+
+    def ping(self) -> None:
+        """Raises unless the wrapped store answers a query (runtime/health.py; blocking)."""
+        engine = getattr(self._wrapped, "engine", None)
+        if engine is not None:
+            import sqlalchemy as sa
+            with engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+
     async def _call(self, what: str, operation: Any) -> Any:
         try:
             return await operation
         except Exception as error:
+            metrics.STORE_ERRORS.labels("tracker_store").inc()
             # The error's class only: its text may quote the conversation.
             logger.error("Tracker store %s failed (%s): the turn is refused, not kept in "
                          "memory", what, error.__class__.__name__)

@@ -46,6 +46,7 @@ from rasa.core.lock import Ticket, TicketLock
 from rasa.core.lock_store import DEFAULT_SOCKET_TIMEOUT_IN_SECONDS, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
 
+from runtime import metrics
 from runtime.turn_failures import LockStoreUnreachable
 from stores.files import owner_only_sqlite
 
@@ -123,10 +124,19 @@ class LeasedTicketLockStore(LockStore):
     @asynccontextmanager
     async def lock(self, conversation_id: Text, lock_lifetime: Optional[float] = None,
                    wait_time_in_seconds: float = 0) -> AsyncGenerator[TicketLock, None]:
-        ticket = self.issue_ticket(conversation_id, lock_lifetime)
+        try:
+            ticket = self.issue_ticket(conversation_id, lock_lifetime)
+        except LockStoreUnreachable:
+            metrics.STORE_ERRORS.labels("lock_store").inc()
+            raise
         lease = None
         try:
-            lock = await self._acquire_lock(conversation_id, ticket, self.poll_interval)
+            try:
+                with metrics.timed(metrics.LOCK_WAIT_SECONDS):
+                    lock = await self._acquire_lock(conversation_id, ticket, self.poll_interval)
+            except LockStoreUnreachable:
+                metrics.STORE_ERRORS.labels("lock_store").inc()
+                raise
             lease = asyncio.ensure_future(self._keep_lease(conversation_id, ticket))
             yield lock
         finally:
@@ -171,6 +181,10 @@ class AtomicRedisLockStore(LeasedTicketLockStore):
         self._try = self.red.register_script(_TRY)
         self._release = self.red.register_script(_RELEASE)
         super().__init__(**lease_settings)
+
+    def ping(self) -> None:
+        """Raises unless Redis answers (runtime/health.py; blocking)."""
+        self.red.ping()
 
     def _keys(self, conversation_id: Text):
         base = self.key_prefix + conversation_id
@@ -260,6 +274,11 @@ class SQLiteLockStore(LeasedTicketLockStore):
                 self._connection.execute("COMMIT")
             except sqlite3.Error as error:
                 raise LockStoreUnreachable(f"Lock store unavailable: {error}") from None
+
+    def ping(self) -> None:
+        """Raises unless the file answers a query (runtime/health.py; blocking)."""
+        with self._mutex:
+            self._connection.execute("SELECT 1")
 
     def issue_ticket(self, conversation_id: Text, lock_lifetime: Optional[float] = None) -> int:
         with self._transaction() as db:

@@ -99,7 +99,7 @@ frontend rasa
   default_backend rasa
 backend rasa
   balance roundrobin
-  option httpchk GET /
+  option httpchk GET /health/ready
 {rasa}
 frontend actions
   bind 127.0.0.1:{self.action_port}

@@ -44,6 +44,10 @@ def test_the_balancer_serves_every_replica_and_passes_the_clients_address_on():
     servers = set(re.findall(r"^\s*server (\w+) (\w+):(\d+)", config, re.MULTILINE))
     assert servers == {("rasa1", "rasa1", "5005"), ("rasa2", "rasa2", "5005"),
                        ("actions1", "actions1", "5055"), ("actions2", "actions2", "5055")}
+    # Replicas leave the rotation when not ready (a store unreachable), not only when down.
+    rasa_backend = config.split("\nbackend rasa")[1].split("\nfrontend")[0]
+    assert "option httpchk GET /health/ready" in rasa_backend
+    assert "/health/ready" in SERVICES["rasa1"]["healthcheck"]["test"][-1]
     # The per-address rate limit reads the client's address from X-Forwarded-For.
     assert "option forwardfor" in config.split("frontend rasa")[1].split("backend")[0]
     assert SERVICES["rasa1"]["environment"]["SANIC_PROXIES_COUNT"] == "1"

@@ -59,3 +59,15 @@ def test_production_without_a_required_secret_refuses_to_start(tmp_path):
 def test_a_mistyped_switch_is_an_error_not_a_silent_default(tmp_path):
     result = written_endpoints(tmp_path, {"ASSISTANT_STORES": "prod"})
     assert result.returncode != 0 and "not one of embedded, production" in result.stderr
+
+
+def test_each_deployment_publishes_to_an_exchange_of_its_own(tmp_path):
+    def exchange(env: dict) -> str:
+        assert written_endpoints(tmp_path, {**PRODUCTION, **env}).returncode == 0
+        return yaml.safe_load((tmp_path / "endpoints.yml").read_text()
+                              )["event_broker"]["exchange_name"]
+
+    assert exchange({}) == "rasa_events"  # named after the default queue, not `rasa-exchange`
+    assert exchange({"RABBITMQ_QUEUE": "staging"}) == "${RABBITMQ_QUEUE}"  # Rasa reads it
+    assert exchange({"RABBITMQ_QUEUE": "staging", "RABBITMQ_EXCHANGE": "x"}) == \
+        "${RABBITMQ_EXCHANGE}"
