@@ -6,7 +6,8 @@ the environment:
 
 In a template's settings, `${NAME}` is a required environment variable and `${NAME:-default}` an
 optional one: the default when NAME is not set, and with an empty default the setting is left
-out (Rasa's own default applies). Variables that are set stay `${NAME}` in the written file, and
+out (Rasa's own default applies). A default may be another variable's: `${A:-${B:-x}}` is A if
+set, else B if set, else x. Variables that are set stay `${NAME}` in the written file, and
 Rasa reads their values from its environment at start-up, so secrets never land on disk. (Rasa
 itself reads `${NAME}` but not `${NAME:-default}`, and fails on an unset variable: hence this
 step.)
@@ -35,7 +36,8 @@ from typing import Any, Dict, List, Mapping, Tuple
 
 import yaml
 
-REFERENCE = re.compile(r"\$\{(\w+)(:-[^}]*)?\}")
+# ${NAME}, ${NAME:-default}, and a default that is itself a reference: ${NAME:-${OTHER:-x}}.
+REFERENCE = re.compile(r"\$\{(\w+)(:-(?:[^{}]|\$\{\w+(?::-[^{}]*)?\})*)?\}")
 LEFT_OUT = object()  # an optional setting whose variable is not set and whose default is empty
 SELECT = "select"
 
@@ -71,7 +73,9 @@ def resolve(settings: Any, env: Mapping[str, str]) -> Any:
 
     def substitute(match: re.Match) -> str:
         name, default = match.group(1), match.group(2)
-        return f"${{{name}}}" if env.get(name) or default is None else default[2:]
+        if env.get(name) or default is None:
+            return f"${{{name}}}"
+        return REFERENCE.sub(substitute, default[2:])
 
     resolved = REFERENCE.sub(substitute, settings)
     return LEFT_OUT if resolved == "" and settings != "" else resolved
@@ -79,7 +83,8 @@ def resolve(settings: Any, env: Mapping[str, str]) -> Any:
 
 def value_of(text: str, env: Mapping[str, str]) -> str:
     """A string with every variable replaced by its value (or default)."""
-    return REFERENCE.sub(lambda m: env.get(m.group(1)) or (m.group(2) or ":-")[2:], text)
+    return REFERENCE.sub(lambda m: env.get(m.group(1))
+                         or value_of((m.group(2) or ":-")[2:], env), text)
 
 
 def selected_variant(section: str, settings: Any, env: Mapping[str, str]) -> Any:

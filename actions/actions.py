@@ -7,8 +7,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.knowledge.facts import (DECLINED, SUGGESTIONS as SUGGESTED, Answer, Followup,
-                                     KnowledgeBase, Reading)
+from actions.knowledge.facts import DECLINED, Answer, Followup, KnowledgeBase, Reading
+from actions.knowledge.facts import SUGGESTIONS as SUGGESTED
 
 KNOWLEDGE = KnowledgeBase.load()
 

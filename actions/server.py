@@ -9,7 +9,9 @@
 - a failing action answers 500 with a bare error and logs the request's path, the exception's
   type and the traceback, without the exception's message: rasa_sdk's answer carries the whole
   request (the tracker, with every user's message) and logs it;
-- no CORS headers unless `--cors` is given: only Rasa calls it, never a browser.
+- no CORS headers unless `--cors` is given: only Rasa calls it, never a browser;
+- malformed framing, slow and idle clients and too many connections are dealt with as for Rasa
+  (runtime/connections.py; ASSISTANT_PATCHES=off runs Sanic as shipped).
 
 The other options are rasa_sdk's (`--actions`, `--ssl-*`, `--auto-reload`, logging).
 """
@@ -25,6 +27,8 @@ from rasa_sdk.constants import APPLICATION_ROOT_LOGGER_NAME
 from rasa_sdk.plugin import plugin_manager
 from sanic import Sanic, response
 from sanic.request import Request
+
+from runtime import connections, guard
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +54,9 @@ def create_app(actions: str, token: str, cors_origins: Optional[list] = None,
 
     @app.middleware("request")
     async def require_token(request: Request) -> Optional[response.HTTPResponse]:
-        if request.path == "/health" or request.method == "OPTIONS":
+        # A request Sanic could not read (no head) comes here on its way to the error handler,
+        # which refuses it (400, runtime/connections.py): no handler runs for it.
+        if request.path == "/health" or request.method == "OPTIONS" or not request.head:
             return None
         given = request.headers.get("Authorization", "").encode()
         if not hmac.compare_digest(given, expected):
@@ -74,6 +80,8 @@ def main() -> None:
                         help="interface to listen on (default 127.0.0.1: loopback only)")
     parser.set_defaults(actions="actions")
     args = parser.parse_args()
+    if guard.enabled():
+        guard.install([connections.GUARDED_CONNECTIONS])
     token = os.environ.get(TOKEN_VARIABLE)
     if not token:
         sys.exit(f"{TOKEN_VARIABLE} is not set: the action server needs the secret Rasa sends "

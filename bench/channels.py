@@ -1,5 +1,5 @@
 """How long each messaging channel takes from a user's message reaching Rasa to the reply reaching
-the platform, on loopback against the fakes of tests/fakes/, beside REST for comparison.
+the platform, on loopback against the fakes of harness/fakes/, beside REST for comparison.
 
     .venv/bin/python bench/channels.py [messages per channel, default 50]
 
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from conftest import Assistant, free_port  # noqa: E402
-from fakes import FakeServer  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from harness.fakes import FakeServer  # noqa: E402
+from harness.launcher import Assistant, free_port  # noqa: E402
 
 QUESTIONS = ["what is kpo", "what is bpo", "how do kpo and bpo differ", "risks of bpo",
              "what qualification do i need for bpo", "advantages of kpo", "which is better",
@@ -63,7 +63,7 @@ def main(count: int) -> None:
         "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_API_URL": f"{slack.url}/api/", "CALLBACK_URL": f"{receiver.url}/bot",
         "CALLBACK_TOKEN": CALLBACK_TOKEN,
-        # A benchmark's pace is no person's: the rate limits would answer it (README "Security").
+        # A benchmark's pace is no person's: the rate limits would answer it (docs/security.md).
         "ASSISTANT_RATE_LIMIT_SENDER": "0", "ASSISTANT_RATE_LIMIT_ADDRESS": "0"})
     try:
         bot.wait_until_ready()

@@ -3,9 +3,9 @@
 Both configurations are trained from clean on the same data (config.yml, and `recipe: default.v1`
 with no pipeline or policies). The project is started like `make run` starts it (the action
 server and `python -m runtime run` with the windowed SQLite tracker store, through
-tests/conftest.py's `Assistant`, plus `--enable-api` for `/model/parse`); the default's model is
+harness/launcher.py's `Assistant`, plus `--enable-api` for `/model/parse`); the default's model is
 served twice: by Rasa as shipped (`rasa run`, Rasa's SQL tracker store on SQLite), the baseline
-the targets of README "Speed" are set against, and like the project, which shows what the
+the targets of docs/speed.md are set against, and like the project, which shows what the
 configuration alone buys. Each is measured and stopped before the next. All traffic goes to
 127.0.0.1 and is bounded in count. Prints a table with the project's figures also as ratios to
 the other two, writes bench/results.json and draws bench/latency.png.
@@ -29,9 +29,12 @@ import requests
 import yaml
 
 BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH.parent / "tests"))
-from conftest import PROJECT, RASA, Assistant, listening_sockets, process_tree  # noqa: E402
+sys.path.insert(0, str(BENCH.parent))
 from compare_nlp import test_messages  # noqa: E402
+from report import COLUMNS, render  # noqa: E402
+from report import write as write_report  # noqa: E402
+
+from harness.launcher import PROJECT, RASA, Assistant, listening_sockets, process_tree  # noqa: E402
 
 # What users ask, in their own words and typos: questions, follow-ups, career questions, chit-chat.
 QUESTIONS = [
@@ -253,60 +256,6 @@ def served(name: str, model: Path, workdir: Path, shipped: bool = False) -> dict
         bot.stop()
 
 
-ROWS = [  # label, how to read it from one configuration's figures, format
-    ("training from clean (s)", lambda f: f["training_s"], "{:.0f}"),
-    ("start to ready: Rasa (s)", lambda f: f["ready_s"]["rasa"], "{:.1f}"),
-    ("start to ready: action server (s)", lambda f: f["ready_s"]["actions"], "{:.1f}"),
-    *[(f"after the run: {server}, {label} (MB)",
-       lambda f, s=key, m=measure: f["memory_mb"][s][m], "{:.0f}")
-      for key, server in (("rasa", "Rasa"), ("actions", "action server"))
-      for measure, label in (("largest_rss", "RSS of its largest process"),
-                             ("pss", "PSS of all its processes"))],
-    ("model size (MB)", lambda f: f["model_mb"], "{:.1f}"),
-    ("NLU accuracy, tests/nlu (as `rasa test nlu`)", lambda f: f["nlu_accuracy"], "{:.3f}"),
-    ("tests/nlu messages below the fallback threshold", lambda f: f["nlu_fallback_share"],
-     "{:.3f}"),
-    ("/model/parse p50 (ms)", lambda f: f["parse_ms"]["p50"], "{:.1f}"),
-    ("/model/parse p95 (ms)", lambda f: f["parse_ms"]["p95"], "{:.1f}"),
-    *[(f"1 user, REST {p} (ms)", lambda f, p=p: f["single_user"][p], "{:.1f}")
-      for p in ("p50", "p95", "p99")],
-    *[row for users in LOADS for row in [
-        (f"{users} users: replies/s", lambda f, u=users: f[f"users_{u}"]["replies_per_s"],
-         "{:.1f}"),
-        *[(f"{users} users: {p} (ms)", lambda f, u=users, p=p: f[f"users_{u}"][p], "{:.0f}")
-          for p in ("p50", "p95", "p99")],
-        (f"{users} users: errors + empty replies",
-         lambda f, u=users: f[f"users_{u}"]["errors"] + f[f"users_{u}"]["empty"], "{:.0f}")]],
-    ("200-message conversation: p50 msgs 1-20 (ms)",
-     lambda f: f["conversation_length"]["block_p50_ms"][0], "{:.1f}"),
-    ("200-message conversation: p50 msgs 181-200 (ms)",
-     lambda f: f["conversation_length"]["block_p50_ms"][-1], "{:.1f}"),
-    ("200-message conversation: last / first block", lambda f: f["conversation_length"]
-     ["last_over_first"], "{:.2f}"),
-]
-
-
-# What is measured, as the table's columns: the project, and Rasa's default configuration
-# trained on the same data, served by Rasa as shipped and by this project's runtime and store.
-COLUMNS = {"project": "config.yml", "shipped": "default.v1, Rasa as shipped",
-           "default": "default.v1 on runtime/ and stores/"}
-
-
-def table(results: dict) -> str:
-    """Every figure of each configuration, and the project's as a ratio to the other two."""
-    lines = ["| figure | " + " | ".join(COLUMNS.values()) + " | ratio to shipped | ratio to "
-             "default.v1 on runtime/ |", "| --- " * (len(COLUMNS) + 3) + "|"]
-    project = results.get("project")
-    for label, read, fmt in ROWS:
-        cells = [fmt.format(read(results[name])) if name in results else "-"
-                 for name in COLUMNS]
-        ratios = [f"{read(project) / read(results[name]):.2f}"
-                  if project and name in results and read(results[name]) else "-"
-                  for name in ("shipped", "default")]
-        lines.append(f"| {label} | " + " | ".join(cells + ratios) + " |")
-    return "\n".join(lines)
-
-
 def plot(results: dict, path: Path) -> None:
     import matplotlib
 
@@ -365,14 +314,9 @@ def main() -> None:
     results["machine"]["load_at_end"] = load()
     (BENCH / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     plot(results, BENCH / "latency.png")
-    m = results["machine"]
-    print(f"\n{results['measured']}: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; "
-          f"load {m['load_at_start']} at start, {m['load_at_end']} at end\n")
-    print(table(results))
-    print("\nwrote bench/results.json and bench/latency.png")
-    from report import write as write_report  # bench/report.py: the targets, table and plot
-
-    print(f"wrote {write_report(results).relative_to(PROJECT)}")
+    print(render(results))
+    print(f"wrote bench/results.json, bench/latency.png and "
+          f"{write_report(results).relative_to(PROJECT)}")
 
 
 if __name__ == "__main__":

@@ -16,10 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from browser import DemoPage, launch_chromium  # noqa: E402
-from conftest import PROJECT, Assistant, free_port  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from playwright.sync_api import sync_playwright  # noqa: E402
+
+from harness.browser import DemoPage, launch_chromium  # noqa: E402
+from harness.launcher import PROJECT, Assistant, free_port  # noqa: E402
 
 QUESTIONS = ["what is kpo", "what is bpo", "how do kpo and bpo differ", "risks of bpo",
              "what qualification do i need for bpo", "advantages of kpo", "which is better",

@@ -4,7 +4,8 @@ token, a sender per conversation, rate limits and the length limit.
 
 Settings (credentials.yml): url (where replies are POSTed) and the other endpoint settings of
 Rasa's callback channel; webhook_token (required: messages must carry
-`Authorization: Bearer <webhook_token>`); rate_limit_sender and rate_limit_address as for REST.
+`Authorization: Bearer <webhook_token>`); rate_limit_sender, rate_limit_address and rate_limit_wrong_token as for
+REST.
 """
 from typing import Any, Dict, Optional, Text
 
@@ -15,8 +16,8 @@ from sanic import response
 from sanic.response import HTTPResponse
 
 from channels import rest
-from channels.failures import retry_after
-from channels.limits import RateLimit
+from runtime.rate_limits import RateLimit
+from runtime.turn_failures import retry_after
 
 
 class CallbackInput(rest.RestInput, callback.CallbackInput):
@@ -36,12 +37,14 @@ class CallbackInput(rest.RestInput, callback.CallbackInput):
         limits = cls.limits_from(endpoint)
         endpoint.pop("rate_limit_sender", None)
         endpoint.pop("rate_limit_address", None)
+        endpoint.pop("rate_limit_wrong_token", None)
         return cls(EndpointConfig.from_dict(endpoint), token, **limits)
 
     def __init__(self, endpoint: EndpointConfig, token: Optional[Text],
                  sender_limit: Optional[RateLimit] = None,
-                 address_limit: Optional[RateLimit] = None) -> None:
-        rest.RestInput.__init__(self, token, sender_limit, address_limit)
+                 address_limit: Optional[RateLimit] = None,
+                 wrong_token_limit: Optional[RateLimit] = None) -> None:
+        rest.RestInput.__init__(self, token, sender_limit, address_limit, wrong_token_limit)
         self.callback_endpoint = endpoint
 
     def output_channel(self) -> CollectingOutputChannel:

@@ -5,24 +5,26 @@ What it changes from Rasa's:
   with Rasa's, anyone can read and write any conversation by naming its sender;
 - the body must be a JSON object with a `sender` (a printable string of 1-128 characters) and a
   string `message`, else 400: Rasa's files a message without a sender under one shared
-  "default" conversation, and answers 500 to other JSON;
-- per-sender and per-address rate limits (messages a minute) answer 429 with Retry-After;
+  "default" conversation, and answers 500 to other JSON; metadata must be standard JSON (no NaN);
+- per-sender and per-address rate limits (messages a minute) answer 429 with Retry-After, and so
+  does an address after 10 requests a minute with a wrong token (guessing is limited);
 - a message over 2,000 characters gets a plain reply asking for a shorter one, without reaching
   NLU (see MESSAGE_MAX_LENGTH);
 - replies always come in the response (Rasa's `?stream=true` is not offered);
-- a turn that fails gets a friendly reply and an honest status (channels/failures.py): 503 with
+- a turn that fails gets a friendly reply and an honest status (runtime/turn_failures.py): 503 with
   Retry-After when it was not processed (a store down, the conversation busy), so clients know to
   send it again; Rasa's answers `200 []` and logs the user's text.
 
-Settings (credentials.yml): token (required), rate_limit_sender and rate_limit_address
-(optional: messages a minute, 0 switches the limit off). Request bodies over 64 KB are refused
-(413) by Sanic itself, through SANIC_REQUEST_MAX_SIZE (README "Security").
+Settings (credentials.yml): token (required), rate_limit_sender, rate_limit_address and
+rate_limit_wrong_token (optional: requests a minute, 0 switches the limit off). Request bodies over 64 KB are refused
+(413) by Sanic itself, through SANIC_REQUEST_MAX_SIZE (docs/security.md).
 
 Subclasses change what a message's replies are (`output_channel`, `replies`) and how it is
 handed to Rasa (`handle_message`, the one place that calls Rasa).
 """
 import hmac
 import inspect
+import json
 from typing import Any, Awaitable, Callable, Dict, NamedTuple, Optional, Text
 
 from rasa.core.channels import rest
@@ -33,8 +35,8 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.failures import answer, retry_after
-from channels.limits import RateLimit
+from runtime.rate_limits import RateLimit
+from runtime.turn_failures import answer, retry_after
 
 SENDER_MAX_LENGTH = 128
 # The longest question in the training and test data has 228 characters; 2,000 (about 300
@@ -48,6 +50,10 @@ METADATA_MAX_DEPTH = 8
 # conversation; ten a second from one address (an integration relays all its users from one).
 DEFAULT_RATE_LIMIT_SENDER = 30
 DEFAULT_RATE_LIMIT_ADDRESS = 600
+# Requests with a wrong or missing token per address: a client that typed its token wrong retries
+# a few times; beyond this one address is guessing, and gets 429 whatever it sends until its
+# bucket refills (one more guess every six seconds).
+DEFAULT_RATE_LIMIT_WRONG_TOKEN = 10
 
 
 class Refused(Exception):
@@ -79,6 +85,16 @@ def nested_deeper_than(value: Any, limit: int) -> bool:
     return True
 
 
+def standard_json(value: Any) -> bool:
+    """Whether the value is JSON as the standard has it: Sanic's parser takes NaN and Infinity,
+    which the tracker store would keep and hand back as invalid JSON."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError:
+        return False
+    return True
+
+
 def valid_sender(sender: Any) -> bool:
     return isinstance(sender, str) and 0 < len(sender) <= SENDER_MAX_LENGTH and \
         sender.isprintable() and not sender.isspace()
@@ -103,16 +119,20 @@ class RestInput(rest.RestInput):
                                                    DEFAULT_RATE_LIMIT_SENDER),
             "address_limit": RateLimit.from_setting(credentials.get("rate_limit_address"),
                                                     DEFAULT_RATE_LIMIT_ADDRESS),
+            "wrong_token_limit": RateLimit.from_setting(credentials.get("rate_limit_wrong_token"),
+                                                        DEFAULT_RATE_LIMIT_WRONG_TOKEN),
         }
 
     def __init__(self, token: Optional[Text], sender_limit: Optional[RateLimit] = None,
-                 address_limit: Optional[RateLimit] = None) -> None:
+                 address_limit: Optional[RateLimit] = None,
+                 wrong_token_limit: Optional[RateLimit] = None) -> None:
         if not token:
             raise RasaException(f"The {self.name()} channel needs a token (for REST: set "
                                 f"ASSISTANT_REST_TOKEN; `make run` generates one into .env)")
         self.token = token
         self.sender_limit = sender_limit or RateLimit(DEFAULT_RATE_LIMIT_SENDER)
         self.address_limit = address_limit or RateLimit(DEFAULT_RATE_LIMIT_ADDRESS)
+        self.wrong_token_limit = wrong_token_limit or RateLimit(DEFAULT_RATE_LIMIT_WRONG_TOKEN)
 
     def authorize(self, request: Request) -> None:
         given = request.headers.get("Authorization", "").encode()
@@ -146,12 +166,23 @@ class RestInput(rest.RestInput):
                                      nested_deeper_than(metadata, METADATA_MAX_DEPTH)):
             raise Refused(400, f"'metadata' must be a JSON object nested at most "
                                f"{METADATA_MAX_DEPTH} deep")
+        if metadata is not None and not standard_json(metadata):
+            raise Refused(400, "'metadata' must be standard JSON: NaN and Infinity are not")
         return Message(sender, text, metadata)
 
     def accept(self, request: Request) -> Message:
         """The message a request carries, if the webhook takes it; else raises Refused."""
-        self.authorize(request)
-        self.limit(self.address_limit, request.remote_addr or request.ip, "address")
+        address = request.remote_addr or request.ip
+        waiting = self.wrong_token_limit.waiting(address)
+        if waiting is not None:
+            raise Refused(429, f"too many requests with a wrong token from this address: try "
+                               f"again in {waiting} s", {"Retry-After": str(waiting)})
+        try:
+            self.authorize(request)
+        except Refused:
+            self.wrong_token_limit.retry_after(address)
+            raise
+        self.limit(self.address_limit, address, "address")
         message = self.parse(request)
         self.limit(self.sender_limit, message.sender, "sender")
         return message

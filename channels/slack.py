@@ -1,6 +1,8 @@
 """Slack: Rasa 3.6's connector, pointed at a configurable Web API URL, answering each message once
 however often Slack delivers it, passing Slack's Request URL check, and sending replies that fit
-Slack (block buttons, escaped mrkdwn, sections of at most 3000 characters).
+Slack (block buttons, escaped mrkdwn, sections of at most 3000 characters). Signed requests of
+the interactive kinds it does not answer (shortcuts, message actions, view submissions) are
+acknowledged with an empty 200, and signed bodies of no known shape get 400 (Rasa's: 500).
 
 Rasa already rejects requests whose signature (X-Slack-Signature, from the signing secret) is
 wrong or whose timestamp is more than five minutes off.
@@ -8,6 +10,7 @@ wrong or whose timestamp is more than five minutes off.
 Settings (credentials.yml): slack_token, slack_signing_secret and the rest as in Rasa; api_url
 (optional: a proxy or test server instead of https://slack.com/api/).
 """
+import json
 import logging
 import time
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
@@ -18,8 +21,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from slack_sdk.web.async_client import AsyncWebClient
 
-from channels.shared_memory import SharedTable
 from channels.text import split_text
+from runtime.shared_memory import SharedTable
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +79,7 @@ class SlackOutput(slack.SlackBot):
 
 class RecentKeys:
     """The most recent `size` keys seen (about: the one seen longest ago among a key's slots is
-    forgotten first), the same for every worker (channels/shared_memory.py)."""
+    forgotten first), the same for every worker (runtime/shared_memory.py)."""
 
     def __init__(self, size: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
@@ -113,7 +116,7 @@ class SlackInput(slack.SlackInput):
     Messages already answered are remembered by the workers of this replica together (the last
     10,000 or so): with several replicas, a retry reaching another replica is still ignored when
     Slack retries because the first delivery timed out (Rasa's `errors_ignore_retry`), which is
-    what a retry of a delivered message is; see README "Channels", "Several replicas".
+    what a retry of a delivered message is; see docs/channels.md, "Several replicas".
     """
 
     ANSWERED_MEMORY = 10_000
@@ -160,5 +163,33 @@ class SlackInput(slack.SlackInput):
                     self.is_request_from_slack_authentic(request):
                 return response.json({"challenge": body.get("challenge")})
             return None
+
+        @webhook.middleware("request")
+        async def ignore_what_is_not_a_message(request: Request) -> Optional[response.HTTPResponse]:
+            # Rasa's handler reads a signed body unchecked: a JSON body that is no object, a
+            # form without a JSON object in `payload`, and the interactive kinds it does not
+            # know (shortcut, message_action, view_submission, ...) were answered 500.
+            if request.method != "POST" or not request.path.rstrip("/").endswith("/webhook") or \
+                    not self.is_request_from_slack_authentic(request):
+                return None  # Rasa refuses unsigned requests itself
+            kind = request.headers.get("content-type")
+            if kind == "application/json":
+                return None if isinstance(request.json, dict) else \
+                    response.text("not a Slack event", status=400)
+            if kind != "application/x-www-form-urlencoded":
+                return None
+            try:
+                payload = json.loads(request.form.get("payload") or "")
+            except ValueError:
+                payload = None
+            if not isinstance(payload, dict):
+                return response.text("not a Slack interaction", status=400)
+            actions = payload.get("actions")
+            if isinstance(actions, list) and actions and isinstance(actions[0], dict) and \
+                    self._is_interactive_message(payload):
+                user = payload.get("user")
+                return None if isinstance(user, dict) and user.get("id") else \
+                    response.text("an interaction without its user", status=400)
+            return response.text("")  # acknowledged, nothing to answer: Slack wants a 200
 
         return webhook

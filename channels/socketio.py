@@ -101,7 +101,7 @@ class SocketIOInput(socketio.SocketIOInput):
             sio.eio.transports = ["websocket"]
         rasa_handle_message = sio.handlers[namespace][self.user_message_evt]
 
-        async def session_request(sid: Text, data: Any) -> None:
+        async def session_request(sid: Text, data: Any = None) -> None:  # None: no data
             presented = data.get("session_id") if isinstance(data, dict) else None
             session_id = presented if self.session_ids.is_issued(presented) else \
                 self.session_ids.issue()
@@ -111,7 +111,7 @@ class SocketIOInput(socketio.SocketIOInput):
             sio.enter_room(sid, session_id, namespace=namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
 
-        async def handle_message(sid: Text, data: Any) -> None:
+        async def handle_message(sid: Text, data: Any = None) -> None:
             session_id = data.get("session_id") if isinstance(data, dict) else None
             if not self.session_ids.is_issued(session_id) or \
                     session_id not in sio.rooms(sid, namespace=namespace):

@@ -1,7 +1,8 @@
 """Telegram: Rasa 3.6's connector, pointed at a configurable Bot API server, checking Telegram's
 secret token, registering its webhook without breaking the first reply, understanding /start and
-/help, and sending replies that fit Telegram (inline keyboards, escaped HTML, at most 4096
-characters a message).
+/help, reading a photo's caption as text (a sticker or photo without one gets a short reply),
+answering GET on the webhook 405 and /set_webhook only with the secret token, and sending replies
+that fit Telegram (inline keyboards, escaped HTML, at most 4096 characters a message).
 
 Settings (credentials.yml): access_token, verify (the bot's username) and webhook_url as in
 Rasa; secret_token (optional: the X-Telegram-Bot-Api-Secret-Token every update must carry);
@@ -35,6 +36,9 @@ CALLBACK_DATA_LIMIT = 64  # bytes; Telegram refuses the whole message if a butto
 UPDATES = ["message", "edited_message", "callback_query"]
 # Telegram's bot commands and the intents they mean: a user's first message is always /start.
 COMMANDS = {"/start": "/greet", "/help": "/help"}
+# What a message without text (or caption) may carry that deserves an answer.
+MEDIA = ("photo", "sticker", "animation", "video", "video_note", "voice", "audio", "document")
+MEDIA_REPLY = "I can only read text. Please type your question about KPO or BPO."
 
 
 def command_as_intent(text: Optional[Text]) -> Optional[Text]:
@@ -153,6 +157,39 @@ class TelegramInput(telegram.TelegramInput):
             if is_update(request) and not is_well_formed(request.json):
                 return response.text("not a Telegram update", status=400)
             return None
+
+        @webhook.middleware("request")
+        async def guard_the_other_routes(request: Request) -> Optional[response.HTTPResponse]:
+            path = request.path.rstrip("/")
+            if path.endswith("/webhook") and request.method != "POST":
+                # Rasa's route takes GET too, and answers it with nothing: a 500.
+                return response.text("updates are POSTed", status=405, headers={"Allow": "POST"})
+            if path.endswith("/set_webhook") and not (self.secret_token and hmac.compare_digest(
+                    request.headers.get(SECRET_HEADER, "").encode(),
+                    self.secret_token.encode())):
+                # Rasa's route re-registers the webhook for anyone; it is registered at start-up.
+                return response.text("re-registering the webhook needs the secret token in "
+                                     f"{SECRET_HEADER}", status=403)
+            return None
+
+        @webhook.middleware("request")
+        async def read_captions_and_answer_media(
+                request: Request) -> Optional[response.HTTPResponse]:
+            # Rasa's handler reads `text` alone: a captioned photo went unanswered, a sticker or
+            # photo got silence, and an edited caption became a message of no text (an error).
+            update = request.json if is_update(request) else None
+            if not isinstance(update, dict) or update.get("callback_query") is not None:
+                return None
+            message = update.get("edited_message") or update.get("message")
+            if message.get("text") is not None or message.get("location") is not None:
+                return None
+            if isinstance(message.get("caption"), str) and message["caption"].strip():
+                message["text"] = message["caption"]  # request.json is parsed once, this copy
+                return None
+            if "edited_message" not in update and any(kind in message for kind in MEDIA):
+                await self.get_output_channel().send_text_message(
+                    message["chat"]["id"], MEDIA_REPLY)
+            return response.text("success")
 
         @webhook.middleware("request")
         async def acknowledge_button_press(request: Request) -> None:

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Rasa in a container: the channels and stores the environment switches on (README "Production"),
+# Rasa in a container: the channels and stores the environment switches on (docs/production.md),
 # written from the project's templates; secrets stay in the environment, never in the files.
 set -e
 python -m channels.credentials credentials.yml build/credentials.yml

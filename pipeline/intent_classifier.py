@@ -1,6 +1,6 @@
 """A linear intent classifier for Rasa's NLU pipeline: on this assistant's test set as accurate
 as DIET (0.974 against 0.963), trained in a second instead of a minute, and a fraction of a
-millisecond a message, without TensorFlow (README "Speed").
+millisecond a message, without TensorFlow (docs/speed.md).
 
 Features are word unigrams and bigrams of the tokens' lemmas and character 2-5-grams within
 those words (which carry typos), weighted by TF-IDF. A linear SVM separates the intents, and

@@ -1,26 +1,42 @@
-"""Fixes to Rasa 3.6.21's per-message work, measured with py-spy on the running server (README,
-"Speed"). Each one keeps Rasa's behaviour and only drops work repeated on every message;
-`apply` also bounds every custom action by ACTION_TIMEOUT (channels/failures.py), for every
-channel, not only those that tell users why a turn failed.
+"""Every change runtime/ makes to Rasa's and Sanic's internals, in one list (PATCHES), each with
+what it replaces, the package it was read in (runtime/guard.py: CHECKED_AGAINST) and its test.
+
+Defined here, the fixes to Rasa's per-message work found with py-spy on the running server
+(docs/speed.md): each keeps Rasa's behaviour and only drops work repeated on every message.
+Elsewhere: the worker per core (runtime/workers.py), the guarded connections
+(runtime/connections.py), the action timeout (runtime/turn_failures.py), the graph runner
+(runtime/graph_runner.py), the HTTP API's token check (runtime/api_tokens.py), user text
+escaped in the log (runtime/log_text.py), the health routes (runtime/health.py) and the metrics
+(runtime/metrics.py).
 """
 import json
+import logging
+import warnings
 from collections import OrderedDict
-from typing import Any, Dict, List, Optional, Set, Text, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Text, Tuple
 
 import rasa.core.processor
+import rasa.core.run
+import sanic.app
+import sanic_jwt.authentication
 from jsonschema import exceptions, validators
 from rasa.core.actions.action import RemoteAction
+from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
 from rasa.core.policies.rule_policy import RulePolicy
+from rasa.core.processor import MessageProcessor
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import Event
 
-from channels.failures import guard_custom_actions
+from runtime import api_tokens, health, log_text, metrics, workers
+from runtime.connections import GUARDED_CONNECTIONS
 from runtime.graph_runner import SequentialGraphRunner
+from runtime.guard import Patch, install
+from runtime.turn_failures import answering_in_time
 
 
-def _checked_once_validation():
+def _checked_once_validation(_validate: Callable) -> Callable:
     """RemoteAction validates each action server response with `jsonschema.validate`, which
     first checks the (constant) response schema against JSON Schema's metaschema, then each
     event against every one of the 23 kinds of event Rasa knows (`oneOf`): together most of the
@@ -65,13 +81,12 @@ def _checked_once_validation():
     return validate_action_result
 
 
-def _remembered_rule_matches(size: int = 4096):
+def _remembered_rule_matches(get_possible_keys: Callable, size: int = 4096) -> Callable:
     """RulePolicy matches every rule against the tracker's states for each prediction, twice a
     message (a quarter of the Rasa process's time). Which rules match depends only on the states
     within the longest rule (a rule of n states applies whatever came before its last n), and
     an FAQ's conversations come back to the same few: the rules found for those last states are
     remembered, the `size` most recently used. The same rules are found."""
-    get_possible_keys = RulePolicy._get_possible_keys
     # (lookup's id, the last states) -> the rules that match them; an entry keeps its lookup
     # alive, so that id is never another lookup's.
     found: "OrderedDict[Tuple[int, Text], Tuple[Dict[Text, Text], Set[Text]]]" = OrderedDict()
@@ -97,10 +112,9 @@ def _remembered_rule_matches(size: int = 4096):
     return remembered
 
 
-def _remembered_event_types():
+def _remembered_event_types(resolve: Callable) -> staticmethod:
     """Each event read from the tracker store finds its class by walking every subclass of
     Event (6% of the time per message); the class of a type name never changes once found."""
-    resolve = Event.resolve_by_type
     known: Dict[Text, Any] = {}
 
     def resolve_by_type(type_name: Text, default: Any = None) -> Any:
@@ -114,11 +128,10 @@ def _remembered_event_types():
     return staticmethod(resolve_by_type)
 
 
-def _domain_emptiness_checked_once():
+def _domain_emptiness_checked_once(is_empty: Callable) -> Callable:
     """Before each message the processor asks whether the domain is empty, which builds an empty
     Domain and compares the two as dicts (3% of the time per message). A domain is not changed
     once made (merging makes a new one), so each is asked once."""
-    is_empty = Domain.is_empty
 
     def remembered(self: Domain) -> bool:
         if "_known_empty" not in self.__dict__:
@@ -129,11 +142,10 @@ def _domain_emptiness_checked_once():
     return remembered
 
 
-def _readable_text():
+def _readable_text(make: Callable) -> Callable:
     """A message with a lone UTF-16 surrogate (half an emoji, such as "\\ud85a", which JSON can
     carry) makes spaCy fail and the turn with it: the half is replaced by U+FFFD, the Unicode
     replacement character, as every message (any channel, and `/model/parse`) is made."""
-    make = UserMessage.__init__
 
     def __init__(self: UserMessage, text: Optional[Text] = None, *args: Any,
                  **kwargs: Any) -> None:
@@ -144,13 +156,47 @@ def _readable_text():
     return __init__
 
 
+def _sequential_runner(_dask_runner: type) -> type:
+    """The runner MessageProcessor loads each model with: the prediction graph's nodes in an
+    order worked out once, without dask's scheduler."""
+    return SequentialGraphRunner
+
+
+def _worker_per_core(_serve_multiple: Callable) -> Callable:
+    """Sanic's workers, each listening on a socket of its own (runtime/workers.py)."""
+    return workers.serve_workers
+
+
+RASA, SANIC, SANIC_JWT = "rasa", "sanic", "sanic-jwt"
+UNIT, INTEGRATION = "tests/unit/test_runtime.py", "tests/integration"
+PATCHES = (
+    Patch(RemoteAction, "_validate_action_result", _checked_once_validation, RASA, UNIT),
+    Patch(Event, "resolve_by_type", _remembered_event_types, RASA, UNIT),
+    Patch(RulePolicy, "_get_possible_keys", _remembered_rule_matches, RASA, UNIT),
+    Patch(UserMessage, "__init__", _readable_text, RASA, UNIT),
+    Patch(Domain, "is_empty", _domain_emptiness_checked_once, RASA, UNIT),
+    Patch(rasa.core.processor, "DaskGraphRunner", _sequential_runner, RASA, UNIT),
+    Patch(RemoteAction, "run", answering_in_time, RASA, f"{INTEGRATION}/test_failures.py"),
+    Patch(MessageProcessor, "_load_model", workers.loaded_before_fork, RASA,
+          f"{INTEGRATION}/test_workers.py"),
+    Patch(rasa.core.run, "serve_application", workers.loading_the_model_first, RASA,
+          f"{INTEGRATION}/test_workers.py"),
+    Patch(sanic.app, "serve_multiple", _worker_per_core, SANIC, f"{INTEGRATION}/test_workers.py"),
+    GUARDED_CONNECTIONS,
+    Patch(sanic_jwt.authentication.Authentication, "_decode", api_tokens.strictly_checked,
+          SANIC_JWT, f"{INTEGRATION}/test_security.py"),
+    Patch(logging.LogRecord, "getMessage", log_text.escaped_log_messages, RASA,
+          f"{INTEGRATION}/test_security.py"),
+    Patch(warnings, "formatwarning", log_text.escaped_warnings, RASA,
+          f"{INTEGRATION}/test_security.py"),
+    Patch(rasa.core.run, "configure_app", health.with_operations_routes, RASA,
+          f"{INTEGRATION}/test_operations.py"),
+    Patch(Agent, "handle_message", metrics.measured_turns, RASA,
+          f"{INTEGRATION}/test_operations.py"),
+)
+
+
 def apply() -> None:
-    RemoteAction._validate_action_result = _checked_once_validation()
-    Event.resolve_by_type = _remembered_event_types()
-    RulePolicy._get_possible_keys = _remembered_rule_matches()
-    UserMessage.__init__ = _readable_text()
-    Domain.is_empty = _domain_emptiness_checked_once()
-    # The runner MessageProcessor loads each model with (runtime/graph_runner.py).
-    rasa.core.processor.DaskGraphRunner = SequentialGraphRunner
-    # Every channel's custom actions answer within ACTION_TIMEOUT, or with an apology.
-    guard_custom_actions()
+    """Every patch, and a worker per core."""
+    install(PATCHES)
+    workers.configure()

@@ -7,9 +7,10 @@ runtime starts one worker per core, at most `MAX_DEFAULT_WORKERS`, when `SANIC_W
 Sanic 21.12 (Rasa 3.6's) forks its workers onto one shared listening socket, and an idle worker
 accepts every connection waiting: the benchmark's 20 keep-alive connections all went to one
 worker while the other idled. `serve_workers` replaces it: each worker listens on the same port
-through a socket of its own (SO_REUSEPORT), and the kernel spreads new connections over them.
-A worker never outlives the parent (a parent killed with SIGKILL takes its workers along), and
-a worker that exits stops the others: the server fails as a whole, for its supervisor to restart.
+through a socket of its own (SO_REUSEPORT), and the kernel spreads new connections over them;
+a second server on the same port is refused (`claim_port`). A worker never outlives the parent
+(a parent killed with SIGKILL takes its workers along), and a worker that exits stops the
+others: the server fails as a whole, for its supervisor to restart.
 
 The parent loads the model before it forks, and the workers start with that copy: its pages,
 and those of every module the parent imported, stay shared between the workers (copy on write),
@@ -22,21 +23,20 @@ import asyncio
 import ctypes
 import functools
 import gc
+import inspect
 import logging
 import multiprocessing
 import os
 import signal
+import socket
 import sys
 from multiprocessing.connection import wait
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Dict, Optional, Text, Tuple, Type
+from typing import Any, Callable, Dict, List, Optional, Text, Tuple, Type
 
-import rasa.core.run
 from rasa.constants import ENV_SANIC_WORKERS
-from rasa.core.processor import MessageProcessor
 from rasa.engine.storage.local_model_storage import LocalModelStorage
-from sanic import app as sanic_app
 from sanic.server import runners
 
 logger = logging.getLogger(__name__)
@@ -47,7 +47,10 @@ _PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 def default_workers() -> int:
-    """One worker per core this process may run on, at most MAX_DEFAULT_WORKERS."""
+    """One worker per core this process may run on, at most MAX_DEFAULT_WORKERS; one where the
+    system does not say which cores (only Linux has sched_getaffinity)."""
+    if not hasattr(os, "sched_getaffinity"):
+        return 1
     return max(1, min(len(os.sched_getaffinity(0)), MAX_DEFAULT_WORKERS))
 
 
@@ -147,20 +150,59 @@ class ModelLoadedBeforeFork:
         return self.load(model_path)
 
 
-def _loading_the_model_first(serve: Callable, model: ModelLoadedBeforeFork) -> Callable:
+_held: List[socket.socket] = []  # the sockets holding the ports this process serves on
+
+
+def claim_port(interface: Optional[Text], port: int) -> None:
+    """Exits with a message if something listens on the port; else holds it for the workers.
+
+    The workers listen with SO_REUSEPORT, which lets any later process of the same user listen
+    on the port too: a second server would silently get half the connections. A socket bound
+    without that option fails while any other is bound there (SO_REUSEADDR still lets a port
+    whose old connections are closing be reused). Then a socket bound with SO_REUSEPORT alone,
+    never listening, keeps every later server off the port until this process ends, while this
+    one's workers bind beside it."""
+    host = interface or "0.0.0.0"
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            sys.exit(f"port {port} is already in use ({error.strerror}): is another assistant "
+                     f"running? Stop it, or start this one with another --port.")
+    holder = socket.socket(family, socket.SOCK_STREAM)
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    holder.bind((host, port))
+    _held.append(holder)
+
+
+_model: List[ModelLoadedBeforeFork] = []  # the one MessageProcessor loads, once patched
+
+
+def loaded_before_fork(load: Callable) -> staticmethod:
+    """MessageProcessor's model loader, loading once in the parent what the workers share."""
+    _model[:] = [ModelLoadedBeforeFork(load)]
+    return staticmethod(_model[0])
+
+
+def loading_the_model_first(serve: Callable) -> Callable:
+    """Rasa's serve_application, claiming the port and loading the model before the fork."""
+    signature = inspect.signature(serve)
+
     @functools.wraps(serve)  # Rasa passes only the arguments the signature names
     def serve_application(model_path: Optional[Text] = None, *args: Any, **kwargs: Any) -> Any:
-        if configured_workers() > 1 and model_path:
-            model.preload(model_path)
+        if configured_workers() > 1:
+            settings = signature.bind(model_path, *args, **kwargs)
+            settings.apply_defaults()
+            claim_port(settings.arguments["interface"], settings.arguments["port"])
+            if model_path and _model:
+                _model[0].preload(model_path)
         return serve(model_path, *args, **kwargs)
 
     return serve_application
 
 
-def apply() -> None:
+def configure() -> None:
+    """A worker per core unless SANIC_WORKERS says otherwise."""
     os.environ.setdefault(ENV_SANIC_WORKERS, str(default_workers()))
-    sanic_app.serve_multiple = serve_workers
-    model = ModelLoadedBeforeFork(MessageProcessor._load_model)
-    MessageProcessor._load_model = staticmethod(model)
-    rasa.core.run.serve_application = _loading_the_model_first(rasa.core.run.serve_application,
-                                                               model)

@@ -13,7 +13,7 @@ one conversation for at most that long and a slow turn never lets a second messa
 
 A waiter polls every `poll_interval` seconds (Rasa's stores poll every second, which makes a
 burst of three messages from one user take seconds) and gives up after `wait_timeout` seconds
-with a `LockError`, which the channel turns into "still busy, try again" (channels/failures.py)
+with a `LockError`, which the channel turns into "still busy, try again" (runtime/turn_failures.py)
 rather than Rasa's silent `200 []`. (Rasa's tickets are not renewed: they live 60 s, less than
 its 300 s action timeout, so a slow action lets the next message run beside it.) When the store
 cannot be asked, `LockError` too: the turn is refused, never run unlocked.
@@ -45,6 +45,10 @@ import redis
 from rasa.core.lock import Ticket, TicketLock
 from rasa.core.lock_store import DEFAULT_SOCKET_TIMEOUT_IN_SECONDS, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
+
+from runtime import metrics
+from runtime.turn_failures import LockStoreUnreachable
+from stores.files import owner_only_sqlite
 
 logger = logging.getLogger(__name__)
 
@@ -88,10 +92,6 @@ return 1
 """
 
 
-class LockStoreUnreachable(LockError):
-    """The lock store could not be asked: the turn is refused rather than run unlocked."""
-
-
 class LeasedTicketLockStore(LockStore):
     """How a turn waits for, holds and lets go of a conversation's lock. Subclasses keep the
     tickets, each operation atomic: `issue_ticket`, `_renew` and `finish_serving`."""
@@ -124,10 +124,19 @@ class LeasedTicketLockStore(LockStore):
     @asynccontextmanager
     async def lock(self, conversation_id: Text, lock_lifetime: Optional[float] = None,
                    wait_time_in_seconds: float = 0) -> AsyncGenerator[TicketLock, None]:
-        ticket = self.issue_ticket(conversation_id, lock_lifetime)
+        try:
+            ticket = self.issue_ticket(conversation_id, lock_lifetime)
+        except LockStoreUnreachable:
+            metrics.STORE_ERRORS.labels("lock_store").inc()
+            raise
         lease = None
         try:
-            lock = await self._acquire_lock(conversation_id, ticket, self.poll_interval)
+            try:
+                with metrics.timed(metrics.LOCK_WAIT_SECONDS):
+                    lock = await self._acquire_lock(conversation_id, ticket, self.poll_interval)
+            except LockStoreUnreachable:
+                metrics.STORE_ERRORS.labels("lock_store").inc()
+                raise
             lease = asyncio.ensure_future(self._keep_lease(conversation_id, ticket))
             yield lock
         finally:
@@ -172,6 +181,10 @@ class AtomicRedisLockStore(LeasedTicketLockStore):
         self._try = self.red.register_script(_TRY)
         self._release = self.red.register_script(_RELEASE)
         super().__init__(**lease_settings)
+
+    def ping(self) -> None:
+        """Raises unless Redis answers (runtime/health.py; blocking)."""
+        self.red.ping()
 
     def _keys(self, conversation_id: Text):
         base = self.key_prefix + conversation_id
@@ -229,6 +242,7 @@ class SQLiteLockStore(LeasedTicketLockStore):
                    **lease_settings) -> None:
         # One connection per process (Rasa makes its lock store after the workers fork); the
         # mutex lets threads share it (tests).
+        owner_only_sqlite(db)
         self._connection = sqlite3.connect(db, timeout=float(busy_timeout), isolation_level=None,
                                            check_same_thread=False)
         # Synced to disk at each commit, the three transactions of a message stopped the whole
@@ -260,6 +274,11 @@ class SQLiteLockStore(LeasedTicketLockStore):
                 self._connection.execute("COMMIT")
             except sqlite3.Error as error:
                 raise LockStoreUnreachable(f"Lock store unavailable: {error}") from None
+
+    def ping(self) -> None:
+        """Raises unless the file answers a query (runtime/health.py; blocking)."""
+        with self._mutex:
+            self._connection.execute("SELECT 1")
 
     def issue_ticket(self, conversation_id: Text, lock_lifetime: Optional[float] = None) -> int:
         with self._transaction() as db:

@@ -19,6 +19,8 @@ from typing import Any, Optional
 import aio_pika
 import sqlalchemy as sa
 
+from runtime import metrics
+
 logger = logging.getLogger(__name__)
 
 RELAY_LOCK = 5_500_550  # the advisory lock's key: any number others do not use
@@ -53,6 +55,7 @@ class BrokerOutbox:
             try:
                 sent = await self.relay_once()
             except Exception as error:  # RabbitMQ or the database down: try again
+                metrics.STORE_ERRORS.labels("event_relay").inc()
                 logger.warning("Event relay paused (%s): retrying", error.__class__.__name__)
                 await self._disconnect()
                 sent = 0

@@ -11,7 +11,7 @@ back, with the state from before them folded into its first events: the slots' v
 active loop (form). Rules and forms look at the last turns and the slots (this assistant's rules
 at most two turns back); the actions read the slots and the latest messages. Four turns: RulePolicy
 featurises every turn of the tracker for each prediction, and under load 10 turns cost a third
-of the replies per second (README "Speed").
+of the replies per second (docs/speed.md).
 
 The windowed trackers of recent conversations are kept in the process (`cache_conversations`,
 least recently used first out) and checked against the database's newest event id of the
@@ -35,10 +35,11 @@ from typing import Any, Dict, List, Optional, Text
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
-from rasa.shared.core.events import (ActionExecuted, ActiveLoop, Event, SessionStarted, SlotSet,
-                                     UserUttered)
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+from stores.files import owner_only_sqlite
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,8 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
 
     def __init__(self, *args: Any, window_turns: int = 4, cache_conversations: int = 2000,
                  **kwargs: Any) -> None:
+        if kwargs.get("dialect") == "sqlite":
+            owner_only_sqlite(kwargs.get("db", "rasa.db"))  # Rasa's default name
         super().__init__(*args, **kwargs)
         if int(window_turns) < 1 or int(cache_conversations) < 0:
             raise ValueError("window_turns must be >= 1 and cache_conversations >= 0")

@@ -13,8 +13,16 @@ from typing import Dict, List, Optional, Tuple
 
 import yaml
 
-from actions.knowledge.facts import (KNOWLEDGE_DIR, SUBJECTS, Answer, Fact, Followup,
-                                     KnowledgeBase, _alias_pattern, _unique)
+from actions.knowledge.facts import (
+    KNOWLEDGE_DIR,
+    SUBJECTS,
+    Answer,
+    Fact,
+    Followup,
+    KnowledgeBase,
+    _alias_pattern,
+    _unique,
+)
 
 PATH_QUESTION = "advisor_path"
 BOTH = "both"

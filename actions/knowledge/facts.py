@@ -13,6 +13,7 @@ passages) it was composed from.
 import difflib
 import math
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,7 +101,8 @@ def _unique(items: Iterable) -> list:
 
 def _alias_pattern(aliases: Iterable[str]) -> "re.Pattern":
     # Longest first, so "knowledge process outsourcing" wins over a shorter alias inside it.
-    alternatives = "|".join(re.escape(a.lower()) for a in sorted(aliases, key=len, reverse=True))
+    alternatives = "|".join(re.escape(_normal(a.lower()))
+                            for a in sorted(aliases, key=len, reverse=True))
     return re.compile(rf"(?<![\w.])(?:{alternatives})(?!\w)")
 
 
@@ -122,6 +124,8 @@ class Gap:
     label: str
     pattern: "re.Pattern"
     near: Tuple[str, ...]
+    # Aliases written with capitals in facts.yml, shown so ("ITES", "HR outsourcing").
+    written: Tuple[Tuple[str, str], ...] = ()
 
     def named_in(self, text: str) -> Optional[str]:
         """How the gap is named in the user's words, or None; e.g. "my sources don't cover
@@ -129,7 +133,8 @@ class Gap:
         match = self.pattern.search(text.lower())
         if not match:
             return None
-        return self.label.format(alias=_display_name(match.group()))
+        name = dict(self.written).get(match.group()) or _display_name(match.group())
+        return self.label.format(alias=name)
 
 
 def _display_name(alias: str) -> str:
@@ -178,7 +183,8 @@ class KnowledgeBase:
             for b in data["career"]["backgrounds"]
         ]
         self._topic_pattern = _alias_pattern(data["topic_words"])
-        self.gaps = [Gap(g["id"], g["label"], _alias_pattern(g["aliases"]), tuple(g["near"]))
+        self.gaps = [Gap(g["id"], g["label"], _alias_pattern(g["aliases"]), tuple(g["near"]),
+                         tuple((a.lower(), a) for a in g["aliases"] if a != a.lower()))
                      for g in data["gaps"]]
         self._index = _SearchIndex([self._search_text(fact) for fact in self.facts], lemmatizer)
         self._aspect_lemmas = {
@@ -248,13 +254,14 @@ class KnowledgeBase:
         return any(fact.subject == subject for fact in self.facts_about(aspect, subject))
 
     def answer(self, aspect: str, subject: Optional[str] = None,
-               said: Sequence[Fact] = ()) -> Answer:
+               said: Sequence[Fact] = (), question: str = "") -> Answer:
         """Answer a question on one aspect of one subject, or of both when subject is None or the
         aspect covers both by nature (a comparison, the history).
 
         When the sources say nothing on the aspect for that subject but do for the other, the
         answer says so and gives what they say about the other. Facts `said` already in the same
-        reply are left out, unless nothing else answers.
+        reply are left out, unless nothing else answers. An aspect with points of view
+        answers only the one the `question` takes, when it takes one.
         """
         if aspect not in self.aspects:
             raise KeyError(f"unknown aspect {aspect!r}")
@@ -272,7 +279,13 @@ class KnowledgeBase:
         facts = [fact for fact in facts if fact not in said] or facts
         paragraphs = [self.aspects[aspect]["intro"]] if "intro" in self.aspects[aspect] else []
         if "perspectives" in self.aspects[aspect]:
-            paragraphs += self._by_perspective(facts, self.aspects[aspect]["perspectives"])
+            headings = self.aspects[aspect]["perspectives"]
+            taken = self._perspective_of(aspect, question)
+            if taken:
+                paragraphs = [self.aspects[aspect]["intro_for_one"]]
+                headings = {taken: headings[taken]}
+                facts = [fact for fact in facts if fact.perspective == taken]
+            paragraphs += self._by_perspective(facts, headings)
         else:
             paragraphs += _paragraphs(facts)
         # A comparison says which side the sources are silent on ("which pays more?").
@@ -297,6 +310,12 @@ class KnowledgeBase:
     def _silent_on(self, aspect: str, subject: Optional[str]) -> str:
         scope = f" for {self.subject_names[subject]}" if subject else ""
         return f"My sources don't cover {self.aspects[aspect]['label']}{scope}."
+
+    def _perspective_of(self, aspect: str, question: str) -> Optional[str]:
+        words = set(re.findall(r"[a-z]+", question.lower()))
+        taken = [view for view, cues in self.aspects[aspect].get("perspective_words", {}).items()
+                 if words & set(cues)]
+        return taken[0] if len(taken) == 1 else None
 
     @staticmethod
     def _by_perspective(facts: List[Fact], headings: Dict[str, str]) -> List[str]:
@@ -371,6 +390,8 @@ class KnowledgeBase:
         """One reply to a whole message: each of its questions (`readings`, as NLU read them;
         none: the text is one question NLU could not read) answered in turn. `subject` is the
         conversation's, for questions that name none."""
+        text = _normal(text)
+        readings = [Reading(_normal(r.text), r.ranking) for r in readings]
         alone = len(readings) <= 1
         replies: List[Answer] = []
         said: List[Fact] = []
@@ -433,8 +454,8 @@ class KnowledgeBase:
                 answer.text = f"{self.aspects[aspect]['intro']}\n{answer.text}"
         elif aspect in self.aspects and (confidence >= SURE or (
                 confidence >= LEANING and confidence - runner_up_confidence >= LEAD)):
-            answer = self._with_paired(reading.text, self.answer(_general(aspect, general),
-                                                                 subject, said), said)
+            answer = self._with_paired(reading.text, self.answer(
+                _general(aspect, general), subject, said, reading.text), said)
             if confidence < SURE and runner_up in self.aspects and runner_up != aspect:
                 offered = Followup(self.question(runner_up, answer.subject), runner_up,
                                    answer.subject)
@@ -444,12 +465,14 @@ class KnowledgeBase:
             best = found.candidates[0]
             answer = self._with_paired(reading.text, self.answer(
                 _general(best.aspect, general), best.subject or subject, said), said)
-        gaps = self.gaps_in(whole if alone else reading.text)
-        if answer is not None and not gaps and answer.aspect in self.aspects:
+        names = [name for _, name in self.gaps_in(whole if alone else reading.text)]
+        near = [a for gap, _ in self.gaps_in(whole if alone else reading.text) for a in gap.near]
+        if not names and answer is not None and answer.aspect == "difference":
+            names = self._other_comparison(reading.text)
+        if answer is not None and not names and answer.aspect in self.aspects:
             answer = self._hedged(reading.text, answer)
-        if gaps:
-            return self._gap_reply([name for _, name in gaps], answer,
-                                   [a for gap, _ in gaps for a in gap.near], subject)
+        if names:
+            return self._gap_reply(names, answer, near or ["difference"], subject)
         if answer is not None:
             return answer
         likely = found.candidates if found.confidence >= SEARCH_SUGGEST else []
@@ -462,6 +485,20 @@ class KnowledgeBase:
         if likely:
             return Answer("", "none", subject, [], likely, False, SUGGESTIONS)
         return Answer("", "none", None, [], [], False, DECLINED)
+
+    def _other_comparison(self, question: str) -> List[str]:
+        """"a comparison of X and Y" when the question compares two things that are not both
+        KPO or BPO ("difference between onshore and offshore outsourcing"); the sources compare
+        only those two."""
+        pair = COMPARED.search(question.lower())
+        if not pair:
+            return []
+        sides = [" ".join(w for w in side.split() if not any(c.isdigit() for c in w))
+                 for side in pair.groups() if side is not None]
+        if not all(sides) or any(len(side.split()) > MAX_COMPARED_WORDS for side in sides) or \
+                all(self.subjects_in(side) for side in sides):
+            return []
+        return [f"a comparison of {sides[0]} and {sides[1]}"]
 
     def _asks_about_career(self, text: str, aspect: Optional[str], confidence: float) -> bool:
         """A question about the user's own career: NLU says so, or the user tells of their
@@ -609,11 +646,21 @@ CAREER_ASPECTS = ("deciding", "future", "qualifications", "india", "trends")
 PERSONAL = re.compile(r"\b(?:i|i'm|im|i've|ive|me|my|mine|myself|we|our|us|job after|jobs after|"
                       r"career after|scope after|fresher|freshers)\b")
 OUTSOURCING = re.compile(r"\boutsourc")
+# Two things compared: "between X and Y", "X vs Y".
+COMPARED = re.compile(r"\bbetween\s+(?:the\s+|a\s+|an\s+)?(.+?)\s+(?:and|&|vs\.?|versus)\s+"
+                      r"(?:the\s+|a\s+|an\s+)?(.+?)\s*(?:[?.!,;:]|$)"
+                      r"|^(?:the\s+)?(\S+(?:\s+\S+)?)\s+(?:vs\.?|versus)\s+(\S+(?:\s+\S+)?)\s*(?:[?.!,;:]|$)")
+MAX_COMPARED_WORDS = 4
 MAX_QUOTED_WORDS = 14
 # The share of a question's words unknown to the knowledge above which an answer is hedged (at
 # which, for a question that names neither KPO nor BPO).
 MOSTLY_UNKNOWN = 0.5
 NON_LATIN_WORD = re.compile(r"[^\W\d_a-zA-Z]{2,}")
+
+
+def _normal(text: str) -> str:
+    """One way of writing each character: Devanagari's nukta letters (ड़) come composed or not."""
+    return unicodedata.normalize("NFC", text)
 
 
 def _general(aspect: str, general: bool) -> str:

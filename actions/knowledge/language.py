@@ -1,19 +1,14 @@
-"""English text processing for the NLU pipeline and the facts module's free-text search.
+"""English words for the facts module's free-text search: content lemmas from spaCy's lookup
+table (the `spacy-lookups-data` package), the one the NLU pipeline's lemmatizer uses
+(pipeline/spacy_pipeline.py).
 
-Official spaCy models cannot be downloaded here, so the NLU pipeline is `spacy.blank("en")` with
-spaCy's lookup lemmatizer, whose table ships in the `spacy-lookups-data` package.
-`python -m actions.knowledge.language DIR` saves that pipeline to DIR, where Rasa's `SpacyNLP`
-component loads it from (see config.yml).
-
-The facts module lemmatises with the same table but without importing spaCy: importing spaCy
-imports TensorFlow (through thinc), which would cost the action server ~4.7 s of start-up and
-~400 MB. tests/test_language.py checks that both give the same lemmas.
+It reads the table without importing spaCy: importing spaCy imports TensorFlow (through thinc),
+which would cost the action server seconds of start-up and hundreds of MB.
+tests/unit/test_language.py checks that both give the same lemmas.
 """
 import gzip
 import json
 import re
-import sys
-from pathlib import Path
 from typing import Dict, List
 
 import spacy_lookups_data
@@ -29,16 +24,6 @@ STOP_WORDS = frozenset(
     hi hello bhai ji hai kya ka ki ke mein me main ko se wat wht whats plz pls abt""".split()
 )
 TOKEN = re.compile(r"[a-z0-9]+")
-
-
-def build_pipeline():
-    """spaCy's English pipeline with the lookup lemmatizer (imports spaCy, and so TensorFlow)."""
-    import spacy
-
-    nlp = spacy.blank("en")
-    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-    nlp.initialize()
-    return nlp
 
 
 def load_lemma_table() -> Dict[str, str]:
@@ -62,15 +47,3 @@ class Lemmatizer:
             for word in TOKEN.findall(text.lower())
             if word not in STOP_WORDS and len(word) > 1
         ]
-
-
-def main(argv: List[str]) -> None:
-    if len(argv) != 2:
-        sys.exit("usage: python -m actions.knowledge.language OUTPUT_DIR")
-    Path(argv[1]).parent.mkdir(parents=True, exist_ok=True)
-    build_pipeline().to_disk(argv[1])
-    print(f"spaCy pipeline saved to {argv[1]}")
-
-
-if __name__ == "__main__":
-    main(sys.argv)

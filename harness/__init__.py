@@ -1,0 +1,2 @@
+"""What tests and benchmarks share: the assistant's servers, the production stores behind
+fault-injecting proxies, and the browser."""
