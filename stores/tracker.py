@@ -30,7 +30,8 @@ In endpoints.yml, with the settings of Rasa's `SQL` store (dialect, db, url, por
 import json
 import logging
 from collections import OrderedDict
-from typing import Any, Dict, List, Optional, Text
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Optional, Text
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
@@ -79,6 +80,38 @@ def _write_ahead_log(connection, _record) -> None:
     connection.execute("PRAGMA synchronous=NORMAL")
 
 
+# Any number of PostgreSQL's: the advisory lock replicas take while they create the store.
+CREATING_LOCK = 0x6B706F62706F
+
+
+@contextmanager
+def _creating_alone(settings: Dict[str, Any]) -> Iterator[None]:
+    """Replicas starting together each create the database and the tables (Rasa's store does
+    it at start-up): one at a time, the later ones find them made, where each that lost the race
+    logged an error. Closing the connection lets the lock go."""
+    if settings.get("dialect") != "postgresql":
+        yield
+        return
+    port = settings.get("port")
+    url = SQLTrackerStore.get_db_url(
+        "postgresql", settings.get("host"), int(port) if port else None,
+        settings.get("db", "rasa.db"), settings.get("username"), settings.get("password"),
+        settings.get("login_db"), settings.get("query"))
+    engine = sa.create_engine(url)
+    try:
+        connection = engine.connect()
+    except sa.exc.OperationalError:  # not up yet: Rasa's store waits for it
+        engine.dispose()
+        yield
+        return
+    try:
+        connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": CREATING_LOCK})
+        yield
+    finally:
+        connection.close()
+        engine.dispose()
+
+
 class WindowedSQLTrackerStore(SQLTrackerStore):
     """Rasa's SQLTrackerStore (same database and rows) handing out windowed trackers."""
 
@@ -86,7 +119,8 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
                  **kwargs: Any) -> None:
         if kwargs.get("dialect") == "sqlite":
             owner_only_sqlite(kwargs.get("db", "rasa.db"))  # Rasa's default name
-        super().__init__(*args, **kwargs)
+        with _creating_alone(kwargs):
+            super().__init__(*args, **kwargs)
         if int(window_turns) < 1 or int(cache_conversations) < 0:
             raise ValueError("window_turns must be >= 1 and cache_conversations >= 0")
         if self.engine.dialect.name == "sqlite":
