@@ -7,8 +7,11 @@ Rasa's callback channel; webhook_token (required: messages must carry
 `Authorization: Bearer <webhook_token>`); rate_limit_sender, rate_limit_address and rate_limit_wrong_token as for
 REST.
 """
-from typing import Any, Dict, Optional, Text
+import asyncio
+import logging
+from typing import Any, Dict, List, Optional, Text
 
+import aiohttp
 from rasa.core.channels import callback
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel
 from rasa.utils.endpoints import EndpointConfig
@@ -19,10 +22,13 @@ from channels import rest
 from runtime.rate_limits import RateLimit
 from runtime.turn_failures import retry_after
 
+logger = logging.getLogger(__name__)
+
 
 class CallbackInput(rest.RestInput, callback.CallbackInput):
     """Rasa's callback input channel, taking messages as channels.rest.RestInput does and
-    answering "success" once the replies are POSTed to the callback URL."""
+    answering "success" once the replies are POSTed to the callback URL, or 502 with the
+    replies it refused or dropped."""
 
     @classmethod
     def name(cls) -> Text:
@@ -48,9 +54,33 @@ class CallbackInput(rest.RestInput, callback.CallbackInput):
         self.callback_endpoint = endpoint
 
     def output_channel(self) -> CollectingOutputChannel:
-        return self.get_output_channel()  # Rasa's: POSTs each reply to the callback URL
+        return DeliveringOutput(self.callback_endpoint)
 
     def replies(self, output: CollectingOutputChannel, status: int = 200) -> HTTPResponse:
+        undelivered = getattr(output, "undelivered", [])
+        if undelivered:
+            # Rasa reported "success" and the reply was lost: the sender gets it here instead.
+            return response.json({"undelivered": undelivered}, status=502)
         # The replies (a failure's apology too) went to the callback URL.
         return response.text("success" if status == 200 else "not processed", status=status,
                              headers=retry_after(status))
+
+
+class DeliveringOutput(callback.CallbackOutput):
+    """Rasa's callback output, keeping each reply the callback URL refused or never answered
+    (Rasa logs a refusal and goes on; a dropped connection failed the whole turn)."""
+
+    def __init__(self, endpoint: EndpointConfig) -> None:
+        super().__init__(endpoint)
+        self.undelivered: List[Dict[Text, Any]] = []
+
+    async def _persist_message(self, message: Dict[Text, Any]) -> None:
+        self.messages.append(message)
+        try:
+            await self.callback_endpoint.request("post", content_type="application/json",
+                                                 json=message)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            logger.error("The callback URL did not take a reply (%s%s): returned to the sender",
+                         error.__class__.__name__,
+                         f", status {error.status}" if hasattr(error, "status") else "")
+            self.undelivered.append(message)

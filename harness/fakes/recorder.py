@@ -1,6 +1,7 @@
 """What every fake server shares: it records each call it receives and lists them at GET /calls.
 
-A fake module defines `answer(path, headers, params) -> (status, json body)` and calls `serve`.
+A fake module defines `answer(path, headers, params) -> (status, json body)` and calls `serve`;
+the status DROP closes the connection without an answer.
 Request bodies are read as JSON or as a form, as the real platforms accept them.
 """
 import json
@@ -11,6 +12,7 @@ from typing import Any, Callable, Dict, Tuple
 from urllib.parse import parse_qsl
 
 Answer = Callable[[str, Dict[str, str], Dict[str, Any]], Tuple[int, Any]]
+DROP = 0
 
 
 def serve(answer: Answer) -> None:
@@ -31,6 +33,9 @@ def serve(answer: Answer) -> None:
             with lock:
                 calls.append({"path": self.path, "headers": headers, "params": params,
                               "status": status, "response": body})
+            if status == DROP:
+                self.close_connection = True
+                return
             self._reply(status, body)
 
         def _reply(self, status: int, body: Any) -> None:

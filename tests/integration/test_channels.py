@@ -450,6 +450,15 @@ def test_a_callback_message_has_its_replies_posted_back(bot, fakes):
     assert all(b["payload"].startswith("/ask_") for b in reply["buttons"])
 
 
+@pytest.mark.parametrize("sender", ["refuse-user", "drop-user"])
+def test_replies_the_callback_url_refuses_or_drops_go_back_to_the_sender(bot, fakes, sender):
+    answer = to_callback(bot, sender, "what is kpo")
+    assert answer.status_code == 502
+    [reply] = answer.json()["undelivered"]
+    assert "Knowledge Process Outsourcing" in reply["text"] and reply["recipient_id"] == sender
+    assert len(delivered_to(fakes, sender)) == 1  # tried once
+
+
 @pytest.mark.parametrize("token", [None, "", "not-the-token"])
 def test_the_callback_webhook_requires_its_token(bot, fakes, token):
     sender = f"intruder-{next(ids)}"
