@@ -7,7 +7,11 @@ leaves open closed.
   conversation's sender id: a client could name another user's id, or a Telegram chat's, and write
   into that conversation. Here the server issues the ids (random, with an HMAC of the random part),
   a browser keeps its id to come back to its conversation, and an id the server did not issue is
-  replaced by a new one; messages count only for the session the connection joined.
+  replaced by a new one; messages count only for the session the connection joined. A session
+  id is still a bearer secret: whoever holds it can write into its conversation, but the replies
+  go to the connection that asked alone (Rasa sends them to every connection of the session, so
+  a second client holding the id received its owner's answers live). The widget's other tabs
+  read them from the conversation the browser stores.
 - Length. A message over the REST channel's MESSAGE_MAX_LENGTH gets its plain reply without
   reaching NLU or the tracker.
 - Transports. With more than one Rasa worker, websockets only (see `blueprint`).
@@ -99,7 +103,6 @@ class SocketIOInput(socketio.SocketIOInput):
             # another (runtime/workers.py): refused with "Invalid transport" rather than failing
             # at random. The widget connects by websocket; SANIC_WORKERS=1 serves long polling.
             sio.eio.transports = ["websocket"]
-        rasa_handle_message = sio.handlers[namespace][self.user_message_evt]
 
         async def session_request(sid: Text, data: Any = None) -> None:  # None: no data
             presented = data.get("session_id") if isinstance(data, dict) else None
@@ -122,17 +125,30 @@ class SocketIOInput(socketio.SocketIOInput):
                 logger.warning("socket.io: a message whose text is not a string was dropped")
                 return
             if len(data.get("message", "")) > MESSAGE_MAX_LENGTH:  # as the REST channel does
-                await sio.emit(self.bot_message_evt, {"text": TOO_LONG_REPLY}, room=session_id,
+                await sio.emit(self.bot_message_evt, {"text": TOO_LONG_REPLY}, room=sid,
                                namespace=namespace)
                 return
-            if not isinstance(data.get(self.metadata_key, {}), dict):
-                data = {**data, self.metadata_key: {}}
+            metadata = data.get(self.metadata_key)
             turn = self.turns.get(session_id)
             if turn is None:
                 turn = self.turns[session_id] = asyncio.Lock()
             async with turn:
-                await rasa_handle_message(sid, data)
+                await on_new_message(UserMessage(
+                    data.get("message", ""), ToTheAskingConnection(sio, self.bot_message_evt, sid),
+                    session_id, input_channel=self.name(),
+                    metadata=metadata if isinstance(metadata, dict) else {}))
 
         sio.on("session_request", session_request, namespace=namespace)
         sio.on(self.user_message_evt, handle_message, namespace=namespace)
         return webhook
+
+
+class ToTheAskingConnection(socketio.SocketIOOutput):
+    """Rasa's socket.io output, sending a turn's replies to the connection that asked."""
+
+    def __init__(self, sio: Any, bot_message_evt: Text, connection: Text) -> None:
+        super().__init__(sio, bot_message_evt)
+        self.connection = connection
+
+    async def _send_message(self, socket_id: Text, response: Any) -> None:
+        await super()._send_message(self.connection, response)

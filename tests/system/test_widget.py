@@ -562,6 +562,32 @@ def test_only_session_ids_the_server_issued_are_kept(widget_assistant, web_origi
     assert confirmed[0] in senders and "alice" not in senders and confirmed[1] not in senders
 
 
+def test_replies_go_to_the_asking_connection_not_to_another_holding_the_session_id(
+        tmp_path, web_origin):
+    # One worker: connections on different workers never shared a session's replies anyway.
+    single = Assistant(tmp_path, env={"WIDGET_ORIGINS": web_origin, "SANIC_WORKERS": "1"})
+    try:
+        single.wait_until_ready()
+        owner, confirmed, replies = widget_socket(single, web_origin)
+        other, other_confirmed, other_replies = widget_socket(single, web_origin)
+        deadline = time.monotonic() + 10
+        try:
+            owner.emit("session_request", {"session_id": None})
+            wait_until(lambda: confirmed, deadline)
+            other.emit("session_request", {"session_id": confirmed[0]})  # a leaked id
+            wait_until(lambda: other_confirmed, deadline)
+            assert other_confirmed == confirmed
+            owner.emit("user_uttered", {"message": "what is kpo", "session_id": confirmed[0]})
+            wait_until(lambda: any("Source" in r.get("text", "") for r in replies), deadline)
+            time.sleep(1)  # anything sent to the session's other connection has arrived by now
+        finally:
+            owner.disconnect()
+            other.disconnect()
+    finally:
+        single.stop()
+    assert "Knowledge Process Outsourcing" in replies[0]["text"] and other_replies == []
+
+
 def test_an_over_long_widget_message_gets_a_plain_reply_and_is_not_stored(widget_assistant,
                                                                            web_origin):
     client, confirmed, replies = widget_socket(widget_assistant, web_origin)
