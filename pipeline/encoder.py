@@ -11,7 +11,7 @@ are one fused matmul per layer, and all weights are float32, contiguous and pre-
 load time. The word-embedding table (47 MB of the 87 MB) stays memory-mapped from the
 safetensors file: only the rows of tokens actually seen are paged in, and the pages are shared
 between processes. Matmuls this small gain nothing from OpenBLAS's threads (one sentence took
-17-20 ms on one thread and no less on two here), so a server may set OPENBLAS_NUM_THREADS=1.
+17-20 ms on one thread and no less on two here): `python -m runtime` sets OPENBLAS_NUM_THREADS=1.
 
 This module imports nothing from Rasa.
 """

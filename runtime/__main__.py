@@ -29,6 +29,9 @@ def prepare_metrics_directory() -> None:
 
 if __name__ == "__main__":
     prepare_metrics_directory()
+    # A worker per core: OpenBLAS's own threads (numpy's, under pipeline/encoder.py's sentence
+    # encoder) would only contend with the other workers for the cores. Before numpy's import.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from rasa.__main__ import main
 
     from runtime import guard, patches
