@@ -465,8 +465,9 @@ class KnowledgeBase:
             best = found.candidates[0]
             answer = self._with_paired(reading.text, self.answer(
                 _general(best.aspect, general), best.subject or subject, said), said)
-        names = [name for _, name in self.gaps_in(whole if alone else reading.text)]
-        near = [a for gap, _ in self.gaps_in(whole if alone else reading.text) for a in gap.near]
+        gaps = self.gaps_in(whole if alone else reading.text)
+        names = [name for _, name in gaps]
+        near = [a for gap, _ in gaps for a in gap.near]
         if not names and answer is not None and answer.aspect == "difference":
             names = self._other_comparison(reading.text)
         if answer is not None and not names and answer.aspect in self.aspects:
