@@ -8,8 +8,9 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Optional, Sequence
+from typing import Dict, Iterator, Optional, Sequence
 
 import requests
 
@@ -187,3 +188,16 @@ class Assistant:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+@contextmanager
+def running(workdir: Path, workers: int = 1, **settings) -> Iterator[Assistant]:
+    """An Assistant (settings as Assistant's) answering, with `workers` of its workers
+    listening; stopped at the end."""
+    assistant = Assistant(workdir, **settings)
+    try:
+        assistant.wait_until_ready()
+        assistant.wait_until_listening(workers)
+        yield assistant
+    finally:
+        assistant.stop()

@@ -16,7 +16,7 @@ import requests
 from sanic import Sanic
 from sanic.server.protocols.http_protocol import HttpProtocol
 
-from harness.launcher import PROJECT, Assistant, free_port, process_tree
+from harness.launcher import PROJECT, Assistant, free_port, process_tree, running
 from runtime import connections, guard
 from runtime.workers import default_workers
 
@@ -63,15 +63,10 @@ def cpu_seconds(pids) -> float:
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory) -> Assistant:
-    running = Assistant(tmp_path_factory.mktemp("connections"),
-                        env={"ASSISTANT_RATE_LIMIT_SENDER": "0",
-                             "ASSISTANT_RATE_LIMIT_ADDRESS": "0"})
-    try:
-        running.wait_until_ready()
-        running.wait_until_listening(default_workers())
-        yield running
-    finally:
-        running.stop()
+    with running(tmp_path_factory.mktemp("connections"), default_workers(),
+                 env={"ASSISTANT_RATE_LIMIT_SENDER": "0",
+                      "ASSISTANT_RATE_LIMIT_ADDRESS": "0"}) as started:
+        yield started
 
 
 # --- Framing -----------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
 
 from harness.launcher import ARTIFACTS, PROJECT, Assistant, free_port
-from harness.production_stores import POSTGRES_USER, FaultProxy, ProductionStores, unreachable_services
+from harness.production_stores import POSTGRES_USER, FaultProxy
 from runtime.turn_failures import ACTION_FAILED, ACTION_TIMED_OUT, STILL_BUSY, STORE_DOWN
 from stores.lock import AtomicRedisLockStore
 from stores.tracker import WindowedSQLTrackerStore
@@ -111,16 +111,6 @@ def test_a_slow_action_times_out_in_seconds_with_an_apology(with_broken_actions)
 
 
 # --- Production stores down -------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def stores():
-    missing = unreachable_services()
-    if missing:
-        pytest.skip(f"needs the machine's services: {', '.join(missing)} did not answer")
-    stores = ProductionStores.start()
-    yield stores
-    stores.close()
-
 
 @pytest.fixture(scope="module")
 def production(tmp_path_factory, stores):

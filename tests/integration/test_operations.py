@@ -13,8 +13,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness.launcher import ARTIFACTS, Assistant, free_port, process_tree
-from harness.production_stores import ProductionStores, unreachable_services
+from harness.launcher import ARTIFACTS, Assistant, free_port, process_tree, running
 from runtime.metrics import ANSWER_KINDS
 from runtime.workers import default_workers
 
@@ -23,28 +22,13 @@ SENDER_LIMIT = 5  # messages a minute per sender: a burst of 7 from one sender g
 
 
 @pytest.fixture(scope="module")
-def stores():
-    missing = unreachable_services()
-    if missing:
-        pytest.skip(f"needs the machine's services: {', '.join(missing)} did not answer")
-    stores = ProductionStores.start()
-    yield stores
-    stores.close()
-
-
-@pytest.fixture(scope="module")
 def replica(tmp_path_factory, stores):
     workdir = tmp_path_factory.mktemp("operations")
-    assistant = Assistant(workdir, env=stores.env(
-        LOCK_WAIT_TIMEOUT="2", METRICS_TOKEN=METRICS_TOKEN,
-        PROMETHEUS_MULTIPROC_DIR=str(workdir / "metrics"),
-        ASSISTANT_RATE_LIMIT_SENDER=str(SENDER_LIMIT)))
-    try:
-        assistant.wait_until_ready()
-        assistant.wait_until_listening(default_workers())
-        yield assistant
-    finally:
-        assistant.stop()
+    with running(workdir, default_workers(), env=stores.env(
+            LOCK_WAIT_TIMEOUT="2", METRICS_TOKEN=METRICS_TOKEN,
+            PROMETHEUS_MULTIPROC_DIR=str(workdir / "metrics"),
+            ASSISTANT_RATE_LIMIT_SENDER=str(SENDER_LIMIT))) as started:
+        yield started
 
 
 def ready(replica: Assistant) -> requests.Response:

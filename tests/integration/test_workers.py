@@ -17,7 +17,7 @@ from rasa.nlu.classifiers.diet_classifier import DIETClassifier
 from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
 from rasa.nlu.utils.spacy_utils import SpacyNLP
 
-from harness.launcher import MODEL, Assistant, process_tree
+from harness.launcher import MODEL, Assistant, process_tree, running
 from pipeline.intent_classifier import LinearIntentClassifier
 from runtime.workers import ModelLoadedBeforeFork, default_workers, uses_tensorflow
 
@@ -45,13 +45,8 @@ def user_texts(bot: Assistant, sender: str) -> list:
 
 @pytest.fixture(scope="module")
 def workers(tmp_path_factory) -> Assistant:
-    running = Assistant(tmp_path_factory.mktemp("workers"))
-    try:
-        running.wait_until_ready()
-        running.wait_until_listening(default_workers())
-        yield running
-    finally:
-        running.stop()
+    with running(tmp_path_factory.mktemp("workers"), default_workers()) as bot:
+        yield bot
 
 
 def test_every_worker_answers_and_a_conversation_keeps_its_context_across_them(workers):
