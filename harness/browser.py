@@ -9,6 +9,7 @@ import sys
 import time
 
 import requests
+from playwright.sync_api import Page, expect
 
 from harness.launcher import PROJECT
 
@@ -113,3 +114,23 @@ CONVERSATION = {
     "/feedback_positive": [{"text": "Thanks for the feedback, it helps improve my answers."}],
     "/feedback_negative": [{"text": "Thanks for the feedback, it helps improve my answers."}],
 }
+
+
+TITLE = "Careers assistant"  # the demo page's, as the widget tests start it
+
+
+def open_chat(page: Page) -> None:
+    page.get_by_role("button", name=f"Open chat with {TITLE}").click()
+    expect(page.locator(".message.bot.welcome .quick-reply")).to_have_count(3)
+    expect(page.get_by_label("Your question")).to_be_focused()
+
+
+def ask(page: Page, text: str) -> None:
+    answers = page.locator(".message.bot.answer").count()
+    page.get_by_label("Your question").fill(text)
+    page.keyboard.press("Enter")
+    expect(page.locator(".message.bot.answer")).to_have_count(answers + 1)
+
+
+def last_answer(page: Page):
+    return page.locator(".message.bot.answer").last

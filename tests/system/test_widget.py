@@ -16,10 +16,9 @@ import websocket
 from playwright.sync_api import Page, expect, sync_playwright
 
 from channels.rest import MESSAGE_MAX_LENGTH, TOO_LONG_REPLY
-from harness.browser import DemoPage, launch_chromium
+from harness.browser import TITLE, DemoPage, ask, last_answer, launch_chromium, open_chat
 from harness.launcher import ARTIFACTS, Assistant, free_port
 
-TITLE = "Careers assistant"
 expect.set_options(timeout=15_000)  # far above an answer's time, for a machine under load
 USER = ".message.user .bubble"  # what the user said, after "You:" for screen readers
 INJECTION = '<img src=x onerror="window.injected=1"><script>window.injected=2</script>'
@@ -79,23 +78,6 @@ def page(browser, demo_page) -> Page:
     yield page
     context.close()
     assert not errors, f"the page raised: {errors}"
-
-
-def open_chat(page: Page) -> None:
-    page.get_by_role("button", name=f"Open chat with {TITLE}").click()
-    expect(page.locator(".message.bot.welcome .quick-reply")).to_have_count(3)
-    expect(page.get_by_label("Your question")).to_be_focused()
-
-
-def ask(page: Page, text: str) -> None:
-    answers = page.locator(".message.bot.answer").count()
-    page.get_by_label("Your question").fill(text)
-    page.keyboard.press("Enter")
-    expect(page.locator(".message.bot.answer")).to_have_count(answers + 1)
-
-
-def last_answer(page: Page):
-    return page.locator(".message.bot.answer").last
 
 
 def session_id(page: Page) -> str:

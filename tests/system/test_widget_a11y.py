@@ -9,10 +9,9 @@ is the page, not the assistant's answers.
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from harness.browser import CONVERSATION, DemoPage, FakeRasa, launch_chromium
+from harness.browser import CONVERSATION, TITLE, DemoPage, FakeRasa, ask, launch_chromium, open_chat
 from harness.launcher import ARTIFACTS, PROJECT, free_port
 
-TITLE = "Careers assistant"
 AXE = PROJECT / "node_modules" / "axe-core" / "axe.min.js"
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 expect.set_options(timeout=15_000)
@@ -44,18 +43,6 @@ def new_page(browser, demo_page, size: str, scheme: str = "light") -> Page:
     FakeRasa(page, CONVERSATION)
     page.goto(demo_page)
     return page
-
-
-def open_chat(page: Page) -> None:
-    page.get_by_role("button", name=f"Open chat with {TITLE}").click()
-    expect(page.locator(".message.bot.welcome .quick-reply")).to_have_count(3)
-
-
-def ask(page: Page, text: str) -> None:
-    answers = page.locator(".message.bot.answer").count()
-    page.get_by_label("Your question").fill(text)
-    page.keyboard.press("Enter")
-    expect(page.locator(".message.bot.answer")).to_have_count(answers + 1)
 
 
 def violations(page: Page) -> list:

@@ -11,10 +11,19 @@ import json
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from harness.browser import CONVERSATION, DemoPage, FakeRasa, launch_chromium, rasa_answer
+from harness.browser import (
+    CONVERSATION,
+    TITLE,
+    DemoPage,
+    FakeRasa,
+    ask,
+    last_answer,
+    launch_chromium,
+    open_chat,
+    rasa_answer,
+)
 from harness.launcher import PROJECT, free_port
 
-TITLE = "Careers assistant"
 expect.set_options(timeout=15_000)
 PIXEL = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDw"
                          "ADhgGAWjR9awAAAABJRU5ErkJggg==")
@@ -50,22 +59,6 @@ def new_page(context, demo: DemoPage, replies=None) -> Page:
     page.errors = errors
     page.goto(demo.url)
     return page
-
-
-def open_chat(page: Page) -> None:
-    page.get_by_role("button", name=f"Open chat with {TITLE}").click()
-    expect(page.locator(".message.bot.welcome .quick-reply")).to_have_count(3)
-
-
-def ask(page: Page, text: str) -> None:
-    answers = page.locator(".message.bot.answer").count()
-    page.get_by_label("Your question").fill(text)
-    page.keyboard.press("Enter")
-    expect(page.locator(".message.bot.answer")).to_have_count(answers + 1)
-
-
-def last_answer(page: Page):
-    return page.locator(".message.bot.answer").last
 
 
 def shadow_count(page: Page, selector: str) -> int:
