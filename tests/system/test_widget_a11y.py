@@ -7,9 +7,9 @@ is the page, not the assistant's answers.
 """
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from harness.browser import CONVERSATION, TITLE, DemoPage, FakeRasa, ask, launch_chromium, open_chat
+from harness.browser import CONVERSATION, TITLE, DemoPage, FakeRasa, ask, open_chat
 from harness.launcher import ARTIFACTS, PROJECT, free_port
 
 AXE = PROJECT / "node_modules" / "axe-core" / "axe.min.js"
@@ -24,14 +24,6 @@ def demo_page() -> str:
     server = DemoPage(free_port(), "http://127.0.0.1:9", TITLE)  # FakeRasa answers instead
     yield server.url
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 def new_page(browser, demo_page, size: str, scheme: str = "light") -> Page:

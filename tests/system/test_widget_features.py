@@ -9,7 +9,7 @@ import gzip
 import json
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from harness.browser import (
     CONVERSATION,
@@ -18,7 +18,6 @@ from harness.browser import (
     FakeRasa,
     ask,
     last_answer,
-    launch_chromium,
     open_chat,
     rasa_answer,
 )
@@ -34,14 +33,6 @@ def demo() -> DemoPage:
     server = DemoPage(free_port(), "http://127.0.0.1:9", TITLE)  # FakeRasa answers instead
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
