@@ -39,7 +39,8 @@ export SANIC_REQUEST_MAX_SIZE := 65536
 LOAD_TOKENS := exports="$$($(BIN)/python -m runtime.tokens .env)" || exit 1; eval "$$exports"
 ACTION_SERVER := $(BIN)/python -m actions.server --actions actions --port $(ACTIONS_PORT)
 # Rasa's HTTP API only with JWT (ASSISTANT_API_JWT_SECRET), CORS only for ASSISTANT_CORS_ORIGINS.
-RASA_OPTIONS := $${ASSISTANT_API_JWT_SECRET:+--enable-api --jwt-secret "$$ASSISTANT_API_JWT_SECRET"} \
+# The secret goes after "=": one generated secret in 64 starts with "-", read as a flag otherwise.
+RASA_OPTIONS := $${ASSISTANT_API_JWT_SECRET:+--enable-api --jwt-secret="$$ASSISTANT_API_JWT_SECRET"} \
                 $${ASSISTANT_CORS_ORIGINS:+--cors $$ASSISTANT_CORS_ORIGINS}
 
 .PHONY: install train run replicas shell test test-unit lint test-scale haproxy compare-nlp bench review clean

@@ -21,7 +21,7 @@ def test_a_conversation_runs_every_patch(tmp_path):
     trace = tmp_path / "patches-run"
     secret = secrets.token_urlsafe(32)
     bot = Assistant(tmp_path, env={TRACE: str(trace)},
-                    rasa_args=["--enable-api", "--jwt-secret", secret])
+                    rasa_args=["--enable-api", f"--jwt-secret={secret}"])
     try:
         bot.wait_until_ready()
         bot.wait_until_listening(default_workers())

@@ -26,7 +26,7 @@ from harness.fakes import FakeServer
 from harness.launcher import PROJECT, Assistant, free_port, process_tree
 from runtime.rate_limits import RateLimit
 
-JWT_SECRET = secrets.token_urlsafe(32)
+JWT_SECRET = "-" + secrets.token_urlsafe(32)  # as one generated secret in 64 starts
 ACTION_TOKEN = secrets.token_urlsafe(32)
 CALLBACK_TOKEN = secrets.token_urlsafe(32)
 ALLOWED_ORIGIN = "https://careers.example.com"
@@ -70,7 +70,7 @@ def guarded(receiver, tmp_path_factory) -> Assistant:
         "ASSISTANT_RATE_LIMIT_SENDER": str(SENDER_LIMIT),
         "ASSISTANT_RATE_LIMIT_ADDRESS": str(ADDRESS_LIMIT),
         "ASSISTANT_RATE_LIMIT_WRONG_TOKEN": str(WRONG_TOKEN_LIMIT),
-    }, rasa_args=["--enable-api", "--jwt-secret", JWT_SECRET, "--cors", ALLOWED_ORIGIN])
+    }, rasa_args=["--enable-api", f"--jwt-secret={JWT_SECRET}", "--cors", ALLOWED_ORIGIN])
     try:
         running.wait_until_ready()
         yield running
