@@ -22,9 +22,10 @@ RASA_PORT ?= 5005
 ACTIONS_PORT ?= 5055
 WEB_PORT ?= $(or $(WIDGET_PORT),8080)
 RUN_DIR ?= build
-# The channels of credentials.yml whose secrets are in the environment (channels/credentials.py).
+# credentials.yml with the channels whose secrets are in the environment (envtemplate.py).
 CREDENTIALS := $(RUN_DIR)/credentials.yml
-# The stores of endpoints.yml that ASSISTANT_STORES chooses (envtemplate.py; docs/production.md).
+# endpoints.yml, or endpoints.production.yml when ASSISTANT_STORES=production, with the
+# environment's settings (envtemplate.py; docs/production.md).
 ENDPOINTS := $(RUN_DIR)/endpoints.yml
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') $(wildcard pipeline/*.py)
 # The browser the web widget's tests drive: Debian's chromium (Playwright never downloads one).
@@ -65,8 +66,8 @@ $(MODEL): $(BIN)/.installed $(SPACY_PIPELINE)/config.cfg $(TRAINING_INPUTS)
 run: $(MODEL)
 	@$(LOAD_TOKENS); \
 	export ACTION_SERVER_URL="$${ACTION_SERVER_URL:-http://localhost:$(ACTIONS_PORT)/webhook}"; \
-	$(BIN)/python -m channels.credentials credentials.yml $(CREDENTIALS) || exit 1; \
-	$(BIN)/python -m envtemplate endpoints endpoints.yml $(ENDPOINTS) || exit 1; \
+	$(BIN)/python -m envtemplate credentials $(CREDENTIALS) || exit 1; \
+	$(BIN)/python -m envtemplate endpoints $(ENDPOINTS) || exit 1; \
 	echo "Starting the action server on 127.0.0.1:$(ACTIONS_PORT), Rasa on :$(RASA_PORT)" \
 		"(the channels above) and the demo page on http://localhost:$(WEB_PORT)." \
 		"Ctrl-C stops them all."; \
@@ -82,7 +83,7 @@ replicas: $(MODEL) haproxy
 
 shell: $(MODEL)
 	@eval "$$(ASSISTANT_LOCAL_TEST=1 $(BIN)/python -m runtime.tokens .env)" 2>/dev/null; \
-	$(BIN)/python -m envtemplate endpoints endpoints.yml $(ENDPOINTS) || exit 1; \
+	$(BIN)/python -m envtemplate endpoints $(ENDPOINTS) || exit 1; \
 	trap 'kill 0' EXIT; \
 	$(ACTION_SERVER) --quiet & \
 	$(BIN)/rasa shell --model $(MODEL) --endpoints $(ENDPOINTS) --interface 127.0.0.1

@@ -1,29 +1,23 @@
-"""Writes a file Rasa runs with (credentials or endpoints) from a template of the project's and
-the environment:
+"""Writes a file Rasa runs with (credentials or endpoints) from the project's plain Rasa file
+and the environment:
 
-    python -m envtemplate credentials credentials.yml build/credentials.yml
-    python -m envtemplate endpoints endpoints.yml build/endpoints.yml
+    python -m envtemplate credentials build/credentials.yml
+    python -m envtemplate endpoints build/endpoints.yml [--base FILE]
 
-In a template's settings, `${NAME}` is a required environment variable and `${NAME:-default}` an
-optional one: the default when NAME is not set, and with an empty default the setting is left
-out (Rasa's own default applies). A default may be another variable's: `${A:-${B:-x}}` is A if
-set, else B if set, else x. Variables that are set stay `${NAME}` in the written file, and
-Rasa reads their values from its environment at start-up, so secrets never land on disk. (Rasa
-itself reads `${NAME}` but not `${NAME:-default}`, and fails on an unset variable: hence this
-step.)
+The base is credentials.yml, or endpoints.yml (ASSISTANT_STORES unset or `embedded`) or
+endpoints.production.yml (`production`), or FILE. Over it go the settings of its part of
+environment.yml: `${NAME:-}` replaces the base's setting when NAME is set and leaves it alone
+when not, `${NAME:-default}` falls back to the default (itself maybe a variable:
+`${A:-${B:-x}}`), and `${NAME}` is required. Variables that are set stay `${NAME}` in the written
+file, and Rasa reads their values from its environment at start-up, so secrets never land on
+disk. (Rasa itself reads `${NAME}`, not `${NAME:-default}`, and fails on an unset variable:
+hence this step.)
 
-A top-level section may come in variants, one of them chosen by a variable:
-
-    tracker_store:
-      select: ${ASSISTANT_STORES:-embedded}
-      embedded: {type: SQL, dialect: sqlite, db: tracker.db}
-      production: {type: SQL, dialect: postgresql, host: ${POSTGRES_HOST}}
-
-A variant that is empty (`embedded:` with nothing after it) leaves the section out.
-
-What a missing required variable does depends on the file: in credentials it switches its
-channel off (Telegram runs exactly when its secrets are set); in endpoints it is an error, since
-a store left out silently would be a store in memory, losing every conversation.
+A section environment.yml adds (a channel credentials.yml lacks) is on when every variable it
+requires is set, and ignored when it requires none. What a missing required variable does
+depends on the file: in credentials it switches its channel off (Telegram runs exactly when its
+secrets are set); in endpoints it is an error, since a store left out silently would be a store
+in memory, losing every conversation.
 
 Run it as a program, not imported beside Rasa, which changes how every YAML file in the process
 is read.
@@ -32,14 +26,19 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import yaml
 
 # ${NAME}, ${NAME:-default}, and a default that is itself a reference: ${NAME:-${OTHER:-x}}.
 REFERENCE = re.compile(r"\$\{(\w+)(:-(?:[^{}]|\$\{\w+(?::-[^{}]*)?\})*)?\}")
 LEFT_OUT = object()  # an optional setting whose variable is not set and whose default is empty
-SELECT = "select"
+PROJECT = Path(__file__).resolve().parent
+ENVIRONMENT = PROJECT / "environment.yml"
+STORES = "ASSISTANT_STORES"
+ENDPOINTS = {"embedded": PROJECT / "endpoints.yml",
+             "production": PROJECT / "endpoints.production.yml"}
+CREDENTIALS = PROJECT / "credentials.yml"
 
 
 class TemplateError(ValueError):
@@ -87,53 +86,71 @@ def value_of(text: str, env: Mapping[str, str]) -> str:
                          or value_of((m.group(2) or ":-")[2:], env), text)
 
 
-def selected_variant(section: str, settings: Any, env: Mapping[str, str]) -> Any:
-    """The variant of a section that its `select` variable chooses (the settings themselves
-    when the section has no variants), LEFT_OUT for an empty variant."""
-    if not (isinstance(settings, dict) and SELECT in settings):
-        return settings
-    choice = value_of(str(settings[SELECT]), env)
-    variants = [name for name in settings if name != SELECT]
-    if choice not in variants:
-        raise TemplateError(f"{section}: {settings[SELECT]} is {choice!r}, "
-                            f"not one of {', '.join(variants)}")
-    return LEFT_OUT if settings[choice] is None else settings[choice]
+def stores(env: Mapping[str, str]) -> str:
+    """The stores ASSISTANT_STORES chooses: embedded (the default) or production."""
+    choice = env.get(STORES) or "embedded"
+    if choice not in ENDPOINTS:
+        raise TemplateError(f"{STORES} is {choice!r}, not one of {', '.join(ENDPOINTS)}")
+    return choice
 
 
-def expand(template: Dict[str, Any], env: Mapping[str, str]
-           ) -> Tuple[Dict[str, Any], Dict[str, List[str]]]:
-    """The sections to write, with their settings, and for each section left out for want of
-    required variables the variables it is missing."""
-    kept, incomplete = {}, {}
-    for section, settings in template.items():
-        settings = selected_variant(section, settings, env)
-        if settings is LEFT_OUT:
+def base_and_part(kind: str, env: Mapping[str, str]) -> Tuple[Path, str]:
+    """The project's file for `kind` and the part of environment.yml laid over it."""
+    if kind == "credentials":
+        return CREDENTIALS, "credentials"
+    chosen = stores(env)
+    return ENDPOINTS[chosen], chosen
+
+
+def laid_over(base: Dict[str, Any], changes: Dict[str, Any], env: Mapping[str, str]
+              ) -> Dict[str, Any]:
+    """The base's sections with the changes' settings in their place, for this environment; a
+    section the base lacks comes along only when it requires variables (a channel switched on
+    by its secrets)."""
+    merged = dict(base)
+    for section, changed in changes.items():
+        if section not in base and not missing_variables(changed, {}):
             continue
+        changed = resolve(changed or {}, env)
+        merged[section] = {**(base.get(section) or {}),
+                           **{key: value for key, value in changed.items() if value != []}}
+    return merged
+
+
+def sections_for(kind: str, env: Mapping[str, str], base: Optional[Path] = None
+                 ) -> Tuple[Path, Dict[str, Any], Dict[str, List[str]]]:
+    """The base file, the sections to write with their settings, and for each section left out
+    for want of required variables the variables it is missing."""
+    default_base, part = base_and_part(kind, env)
+    base = base or default_base
+    changes = (yaml.safe_load(ENVIRONMENT.read_text()) or {}).get(part) or {}
+    kept, incomplete = {}, {}
+    for section, settings in laid_over(yaml.safe_load(base.read_text()) or {}, changes,
+                                       env).items():
         missing = missing_variables(settings, env)
         if missing:
             incomplete[section] = missing
         else:
             kept[section] = resolve(settings, env)
-    return kept, incomplete
+    return base, kept, incomplete
 
 
-def write(template_path: str, output_path: str, sections: Dict[str, Any]) -> None:
+def write(base: Path, output_path: str, sections: Dict[str, Any]) -> None:
     output = Path(output_path)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(f"# Written by envtemplate.py from {template_path}: edit that.\n"
-                      + yaml.safe_dump(sections, sort_keys=False))
+    output.write_text(f"# Written by envtemplate.py from {base.name} and environment.yml: "
+                      f"edit those.\n" + yaml.safe_dump(sections, sort_keys=False))
 
 
-def main(kind: str, template_path: str, output_path: str) -> None:
-    template = yaml.safe_load(Path(template_path).read_text()) or {}
+def main(kind: str, output_path: str, base: Optional[Path] = None) -> None:
     try:
-        kept, incomplete = expand(template, os.environ)
+        base, kept, incomplete = sections_for(kind, os.environ, base)
     except TemplateError as error:
-        sys.exit(f"{template_path}: {error}")
+        sys.exit(str(error))
     if kind == "endpoints" and incomplete:
-        sys.exit(f"{template_path}: " + "; ".join(
+        sys.exit(f"{base.name}: " + "; ".join(
             f"{section} needs {', '.join(missing)}" for section, missing in incomplete.items()))
-    write(template_path, output_path, kept)
+    write(base, output_path, kept)
     if kind == "credentials":
         print(f"Channels on: {', '.join(kept) or 'none'}", file=sys.stderr)
         for channel, missing in incomplete.items():
@@ -157,6 +174,8 @@ def describe_endpoints(endpoints: Dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4 or sys.argv[1] not in ("credentials", "endpoints"):
-        sys.exit("usage: python -m envtemplate credentials|endpoints TEMPLATE OUTPUT")
-    main(*sys.argv[1:])
+    arguments = sys.argv[1:]
+    if len(arguments) not in (2, 4) or arguments[0] not in ("credentials", "endpoints") or (
+            len(arguments) == 4 and arguments[2] != "--base"):
+        sys.exit("usage: python -m envtemplate credentials|endpoints OUTPUT [--base FILE]")
+    main(arguments[0], arguments[1], Path(arguments[3]) if len(arguments) == 4 else None)

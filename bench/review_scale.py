@@ -117,7 +117,7 @@ def read(env: dict) -> dict:
     from review import store
     from review.__main__ import review
     encoder = SentenceEncoder.load()
-    engine = store.engine_for(store.tracker_store_settings(PROJECT / "endpoints.yml"))
+    engine = store.engine_for(store.tracker_store_settings())
     with engine.connect() as connection:
         events = connection.execute(sa.text("SELECT count(*) FROM events")).scalar()
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Rasa's modules...
@@ -181,7 +181,7 @@ def store_for(size: int, tmp: Path, postgresql: bool):
 
 def sa_engine(env: dict) -> sa.engine.Engine:
     from review import store
-    settings = store.tracker_store_settings(PROJECT / "endpoints.yml", {**os.environ, **env})
+    settings = store.tracker_store_settings(env={**os.environ, **env})
     if settings.get("dialect") == "sqlite":
         Path(settings["db"]).touch()  # the review's engine opens existing files only
     return store.engine_for(settings, read_only=False)

@@ -1,5 +1,5 @@
 """Rasa channel connectors for the messaging platforms operators embed the assistant in.
 
 Each module subclasses one of Rasa 3.6's own connectors and changes only what this project
-needs; credentials.yml names them by module path (see channels/credentials.py).
+needs; credentials.yml and environment.yml name them by module path (envtemplate.py).
 """

@@ -25,7 +25,7 @@ test -f "$MODEL" || { echo "$MODEL is missing: make train"; exit 1; }
 mkdir -p "$RUN_DIR"
 # Every replica gets the same secrets: from the environment, else .env (generated when missing).
 eval "$("$PYTHON" -m runtime.tokens .env)"
-"$PYTHON" -m channels.credentials credentials.yml "$RUN_DIR/credentials.yml"
+"$PYTHON" -m envtemplate credentials "$RUN_DIR/credentials.yml"
 
 stop() {
   trap - EXIT INT TERM
@@ -40,7 +40,7 @@ for i in $(seq 1 "$REPLICAS"); do
   "$PYTHON" -m actions.server --actions actions --port "$actions_port" &
   (
     export ACTION_SERVER_URL="http://127.0.0.1:$actions_port/webhook"
-    "$PYTHON" -m envtemplate endpoints endpoints.yml "$RUN_DIR/endpoints-$i.yml"
+    "$PYTHON" -m envtemplate endpoints "$RUN_DIR/endpoints-$i.yml"
     exec "$PYTHON" -m runtime run --model "$MODEL" --port "$rasa_port" \
       --endpoints "$RUN_DIR/endpoints-$i.yml" --credentials "$RUN_DIR/credentials.yml"
   ) &

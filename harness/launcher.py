@@ -66,15 +66,15 @@ def free_port() -> int:
 class Assistant:
     """The action server and Rasa, started on free ports with a tracker store of their own.
 
-    `credentials` picks the channels (default: the project's credentials.yml, passed through
-    channels/credentials.py like `make run` does), `env` adds environment variables to both
+    `credentials` picks the channels (default: the project's credentials.yml, with
+    environment.yml's settings like `make run`'s), `env` adds environment variables to both
     servers, `rasa_args` adds arguments to `rasa run` and `model` picks another trained model.
     `shipped=True` runs Rasa as shipped instead (`rasa run` without runtime/'s fixes, Rasa's own
     SQL tracker store), for the benchmark's baseline.
     Channels are switched on by `env` only, never by this shell's environment, so tests never
-    reach a real platform. The stores come from endpoints.yml like `make run`'s, chosen by `env`
-    (ASSISTANT_STORES; embedded: a SQLite file in `workdir`), and Rasa calls its own action
-    server unless `env` sets ACTION_SERVER_URL. Replicas are Assistants sharing production
+    reach a real platform. The stores are `make run`'s, chosen by `env` (ASSISTANT_STORES;
+    embedded: a SQLite file in `workdir`), and Rasa calls its own action server unless `env`
+    sets ACTION_SERVER_URL. Replicas are Assistants sharing production
     stores; `kill_rasa` and `start_rasa` crash and restart one.
 
     The servers get fresh secrets (docs/security.md): the REST channel's token (clients send
@@ -99,20 +99,19 @@ class Assistant:
                "ASSISTANT_SQLITE_DB": str(self.tracker_db), **(env or {})}
         self.rest_token = env["ASSISTANT_REST_TOKEN"]
         self.rest_headers = {"Authorization": f"Bearer {self.rest_token}"}
-        endpoints = workdir / "endpoints.yml"
-        for kind, template, written in (("credentials", credentials, workdir / "credentials.yml"),
-                                        ("endpoints", SHIPPED_ENDPOINTS if shipped
-                                         else PROJECT / "endpoints.yml", endpoints)):
-            subprocess.run([sys.executable, "-m", "envtemplate", kind, str(template),
-                            str(written)], cwd=PROJECT, check=True,
+        endpoints, credentials_written = workdir / "endpoints.yml", workdir / "credentials.yml"
+        for kind, base, written in (("credentials", credentials, credentials_written),
+                                    ("endpoints", SHIPPED_ENDPOINTS if shipped else None,
+                                     endpoints)):
+            subprocess.run([sys.executable, "-m", "envtemplate", kind, str(written),
+                            *(["--base", str(base)] if base else [])], cwd=PROJECT, check=True,
                            env={"PATH": os.environ["PATH"], **env})
-        credentials = workdir / "credentials.yml"
         ARTIFACTS.mkdir(exist_ok=True)
         self._env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env}
         self._rasa_command = [sys.executable, "-m", "rasa" if shipped else "runtime", "run",
                               "--model", str(model),
                               "--port", str(self.rasa_port), "--endpoints", str(endpoints),
-                              "--credentials", str(credentials), *rasa_args]
+                              "--credentials", str(credentials_written), *rasa_args]
         self._processes = [
             self._start("actions", [sys.executable, "-m", "actions.server", "--actions",
                                     "actions", "--port", str(self.action_port)], self._env),

@@ -67,9 +67,9 @@ def _time(timestamp: float) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m review", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--endpoints", type=Path, default=PROJECT / "endpoints.yml",
-                        help="the endpoints file whose tracker store to read (default: "
-                             "endpoints.yml, with the environment's variables)")
+    parser.add_argument("--endpoints", type=Path,
+                        help="the endpoints file whose tracker store to read (default: the "
+                             "assistant's, as ASSISTANT_STORES and the environment choose)")
     parser.add_argument("--since", help="only conversations' events of the last 36h, 7d, 2w... "
                                         "(default: all)")
     parser.add_argument("--out", type=Path, default=PROJECT / "review" / "report.html")

@@ -1,10 +1,10 @@
 """The tracker store the assistant writes, opened the way the review needs it: read-only,
 events streamed one conversation after another, and old conversations purged on request.
 
-The store is the one endpoints.yml selects for the assistant (ASSISTANT_STORES: SQLite by
-default, PostgreSQL in production), with the same environment variables, read through
-envtemplate.py. Only the `tracker_store` section is used, so the review needs none of the
-broker's or the lock store's secrets.
+The store is the one the assistant runs with (ASSISTANT_STORES: endpoints.yml's SQLite file by
+default, endpoints.production.yml's PostgreSQL in production), with the same environment
+variables, read through envtemplate.py. Only the `tracker_store` section is used, so the review
+needs none of the broker's or the lock store's secrets.
 """
 import json
 import os
@@ -40,20 +40,26 @@ def cutoff(age: Optional[str], now: Optional[float] = None) -> Optional[float]:
     return None if age is None else (time.time() if now is None else now) - parse_age(age)
 
 
-def tracker_store_settings(endpoints: Path, env: Mapping[str, str] = os.environ
-                           ) -> Dict[str, Any]:
-    """The tracker store's settings in an endpoints file (the template or one envtemplate
-    wrote), every variable replaced by its value."""
-    template = yaml.safe_load(endpoints.read_text()) or {}
-    settings = envtemplate.selected_variant("tracker_store", template.get("tracker_store"), env)
-    if not settings or settings is envtemplate.LEFT_OUT:
-        raise ValueError(f"{endpoints} has no tracker store: conversations are kept in memory")
-    missing = envtemplate.missing_variables(settings, env)
-    if missing:
-        raise ValueError(f"{endpoints}: the tracker store needs {', '.join(missing)}")
-    resolved = envtemplate.resolve(settings, env)
+def tracker_store_settings(endpoints: Optional[Path] = None,
+                           env: Mapping[str, str] = os.environ) -> Dict[str, Any]:
+    """The tracker store's settings, every variable replaced by its value: the assistant's
+    (the file ASSISTANT_STORES chooses, with the environment's settings), or an endpoints
+    file's (one envtemplate.py wrote, or any Rasa endpoints file)."""
+    if endpoints is None:
+        _, sections, incomplete = envtemplate.sections_for("endpoints", env)
+        name = "the assistant's endpoints file"
+    else:
+        sections, name = yaml.safe_load(endpoints.read_text()) or {}, str(endpoints)
+        incomplete = {"tracker_store": envtemplate.missing_variables(
+            sections.get("tracker_store"), env)}
+    if incomplete.get("tracker_store"):
+        raise ValueError(f"{name}: the tracker store needs "
+                         f"{', '.join(incomplete['tracker_store'])}")
+    settings = sections.get("tracker_store")
+    if not settings:
+        raise ValueError(f"{name} has no tracker store: conversations are kept in memory")
     return {key: envtemplate.value_of(value, env) if isinstance(value, str) else value
-            for key, value in resolved.items()}
+            for key, value in settings.items()}
 
 
 def database_url(settings: Dict[str, Any], read_only: bool = True) -> sa.engine.URL:

@@ -1,7 +1,6 @@
 """Telegram, Slack and the callback channel end to end, on loopback: a message sent to Rasa's
 webhook goes through NLU and the action server, and the reply reaches a fake of the platform
-(harness/fakes/), which checks it the way the platform does. Also what each channel refuses, and
-how credentials.yml switches channels on."""
+(harness/fakes/), which checks it the way the platform does; also what each channel refuses."""
 import asyncio
 import hashlib
 import hmac
@@ -9,8 +8,6 @@ import html
 import itertools
 import json
 import multiprocessing
-import subprocess
-import sys
 import time
 from types import SimpleNamespace
 from urllib.parse import urlencode
@@ -22,7 +19,7 @@ from channels.slack import RecentKeys, SlackOutput
 from channels.telegram import SECRET_HEADER, TelegramBot
 from channels.text import split_text, utf16_length
 from harness.fakes import FakeServer
-from harness.launcher import PROJECT, Assistant, free_port
+from harness.launcher import Assistant, free_port
 
 TELEGRAM_TOKEN = "123456:fake-telegram-token"
 TELEGRAM_USERNAME = "kpo_bpo_test_bot"
@@ -466,33 +463,7 @@ def test_the_callback_webhook_requires_its_token(bot, fakes, token):
     assert not delivered_to(fakes, sender)
 
 
-# --- Switching channels on --------------------------------------------------------------------
-
-def written_credentials(tmp_path, env: dict) -> str:
-    out = tmp_path / "credentials.yml"
-    subprocess.run([sys.executable, "-m", "channels.credentials", "credentials.yml", str(out)],
-                   cwd=PROJECT, env={"PATH": "/usr/bin:/bin", **env}, check=True,
-                   capture_output=True)
-    return out.read_text()
-
-
-def test_telegram_and_slack_are_on_only_with_their_secrets_which_stay_off_disk(tmp_path):
-    default = written_credentials(tmp_path, {})
-    assert "SocketIOInput:" in default
-    # REST and callback need their tokens (docs/security.md): no open webhook by default.
-    for channel in ("RestInput", "CallbackInput", "Telegram", "Slack"):
-        assert channel not in default
-    tokens = written_credentials(tmp_path, {"ASSISTANT_REST_TOKEN": "r3st",
-                                            "CALLBACK_TOKEN": "c4llback"})
-    assert "token: ${ASSISTANT_REST_TOKEN}" in tokens and "r3st" not in tokens
-    assert "webhook_token: ${CALLBACK_TOKEN}" in tokens and "c4llback" not in tokens
-    half = written_credentials(tmp_path, {"SLACK_BOT_TOKEN": "xoxb-1"})
-    assert "Slack" not in half  # the signing secret is missing
-    full = written_credentials(tmp_path, {"SLACK_BOT_TOKEN": "xoxb-1",
-                                          "SLACK_SIGNING_SECRET": "s3cret"})
-    assert "slack_token: ${SLACK_BOT_TOKEN}" in full and "xoxb-1" not in full
-    assert "s3cret" not in full and "api_url" not in full  # the connector's default applies
-
+# --- Channels off by default ------------------------------------------------------------------
 
 def test_the_default_assistant_runs_no_telegram_slack_or_callback(assistant):
     assert requests.get(f"{assistant.url}/webhooks/rest/", timeout=10).status_code == 200

@@ -195,8 +195,7 @@ class FilledStore:
                               timeout=300)
 
     def engine(self) -> sa.engine.Engine:
-        return store.engine_for(store.tracker_store_settings(PROJECT / "endpoints.yml",
-                                                             self.env), read_only=False)
+        return store.engine_for(store.tracker_store_settings(env=self.env), read_only=False)
 
 
 def converse(assistant: Assistant, run: str) -> tuple:
@@ -367,7 +366,7 @@ def test_the_nlu_snippets_pass_rasa_data_validate(filled, reviewed, tmp_path):
 
 
 def test_the_review_cannot_write_to_the_store(filled):
-    engine = store.engine_for(store.tracker_store_settings(PROJECT / "endpoints.yml", filled.env))
+    engine = store.engine_for(store.tracker_store_settings(env=filled.env))
     with pytest.raises(sa.exc.DBAPIError), engine.begin() as connection:
         connection.execute(sa.text("DELETE FROM events"))
 
