@@ -273,6 +273,10 @@ def test_the_theme_follows_the_system_unless_the_site_chooses(browser, demo):
         ink = style(page, ".bubble p", "color")
         assert (canvas == "rgb(18, 21, 31)") == dark, (scheme, attributes, canvas)
         assert page.evaluate(CONTRAST, [canvas, ink]) >= 4.5
+        if not attributes:  # "auto" follows the system when it changes with the page open
+            page.emulate_media(color_scheme="light" if dark else "dark")
+            expect(page.locator(".log")).to_have_css(
+                "background-color", "rgb(246, 247, 251)" if dark else "rgb(18, 21, 31)")
         context.close()
 
 

@@ -306,6 +306,19 @@
     try { return value.toLocaleString(this.lang); } catch (error) { return String(value); }
   };
 
+  // "auto" follows the system's light or dark scheme, also when it changes while the page is open.
+  Widget.prototype.followTheme = function (container) {
+    var scheme = this.theme === "auto" && window.matchMedia
+      ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+    if (!scheme) {
+      container.dataset.theme = this.theme === "dark" ? "dark" : "light";
+      return;
+    }
+    var apply = function () { container.dataset.theme = scheme.matches ? "dark" : "light"; };
+    apply();
+    if (scheme.addEventListener) scheme.addEventListener("change", apply);
+  };
+
   Widget.prototype.build = function () {
     var self = this;
     this.host = element("div");
@@ -313,7 +326,7 @@
     var root = this.host.attachShadow({ mode: "open" });
     var container = element("div", "widget");
     container.lang = this.lang;
-    container.dataset.theme = this.theme;
+    this.followTheme(container);
     container.dataset.position = this.position;
     if (this.brandColor) this.applyBrand(container);
     container.hidden = true;  // until the styles are in, so nothing unstyled flashes
