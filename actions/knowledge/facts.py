@@ -646,7 +646,7 @@ CAREER_ASPECTS = ("deciding", "future", "qualifications", "india", "trends")
 # Words that make a question about the one asking ("I", "my"), or about a career after a degree.
 PERSONAL = re.compile(r"\b(?:i|i'm|im|i've|ive|me|my|mine|myself|we|our|us|job after|jobs after|"
                       r"career after|scope after|fresher|freshers)\b")
-OUTSOURCING = re.compile(r"\boutsourc")
+OUTSOURCING = re.compile(r"\b(?:outsourc|offshor)")
 # Two things compared: "between X and Y", "X vs Y".
 COMPARED = re.compile(r"\bbetween\s+(?:the\s+|a\s+|an\s+)?(.+?)\s+(?:and|&|vs\.?|versus)\s+"
                       r"(?:the\s+|a\s+|an\s+)?(.+?)\s*(?:[?.!,;:]|$)"

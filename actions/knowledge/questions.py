@@ -21,6 +21,8 @@ TITLE_OPENERS = (
     "difference differences meaning definition advantages disadvantages benefits merits demerits "
     "pros cons scope future salary types role importance features"
 ).split()
+# Words a question may open with before its question word: "So, what's the real difference".
+LEAD_INS = "so ok okay well but and then now also hi hello sir".split()
 # A clause ends at a line break, a "?" or "!", a "." before a space, or a dash, bar or colon
 # between words ("Difference between BPO & KPO – What's best for you?"): "kpo?what is bpo" is two
 # clauses, "after M.Sc computer science" one.
@@ -31,11 +33,14 @@ OPENER = "|".join(re.escape(word) for word in sorted(OPENERS, key=len, reverse=T
 CONJUNCTION = r"(?:and\s+also|and|also|&|then)"
 JOINT = re.compile(rf"(?:\s*[,;]\s*(?:{CONJUNCTION}\s+)?|\s+{CONJUNCTION}\s+)(?=(?:{OPENER})\b)",
                    re.I)
-# Hinglish puts its question word late ("bpo kya hai aur job kaise milegi"): "aur" (and) joins two
-# questions when each side holds a question word of its own.
-HINGLISH_QUESTION = re.compile(r"\b(?:kya|kaise|kaisa|kaisi|kitna|kitni|kitne|kyun|kyu|kaun|"
-                               r"konsa|kab|kahan)\b", re.I)
-AUR = re.compile(r"\s+aur\s+", re.I)
+# Hinglish and Hindi put their question word late ("bpo kya hai aur job kaise milegi", "BPO क्या
+# है, जॉब कैसे मिलेगी"): "aur" (and) or a comma joins two questions when each side holds a question
+# word of its own.
+HINGLISH_QUESTION = re.compile(
+    r"\b(?:kya|kaise|kaisa|kaisi|kitna|kitni|kitne|kyun|kyu|kaun|konsa|kab|kahan)\b"
+    r"|(?<![\u0900-\u097F])(?:क्या|कैसे|कैसा|कैसी|कितना|कितनी|कितने|क्यों|क्यूं|कौन|कौनसा|कब|कहाँ|कहां)"
+    r"(?![\u0900-\u097F])", re.I)
+HINGLISH_JOINT = re.compile(r"\s*,\s*|\s+(?:aur|और)\s+", re.I)
 # A title that opens with what it is about asks its next question with a capital and no comma:
 # "Difference Between BPO and KPO Which Option is Best".
 TITLE_JOINT = re.compile(r"\s+(?=(?:What|Which|How|Why|Who|Where|When|Is|Are|Can|Should|Does|Do)"
@@ -46,6 +51,8 @@ MIN_WORDS = 2
 
 def _is_question(clause: str) -> bool:
     words = re.findall(r"[a-z']+", clause.lower())
+    while words[1:] and words[0] in LEAD_INS:
+        words = words[1:]
     return (clause.rstrip().endswith("?") or bool(words and words[0] in OPENERS + TITLE_OPENERS)
             or bool(HINGLISH_QUESTION.search(clause)))
 
@@ -55,10 +62,10 @@ def _split_clause(start: int, clause: str) -> List[Tuple[int, int]]:
     pieces, left = [], 0
     words = re.findall(r"[a-z]+", clause.lower())
     titled = [*TITLE_JOINT.finditer(clause)] if words and words[0] in TITLE_OPENERS else []
-    joints = sorted([*JOINT.finditer(clause), *AUR.finditer(clause), *titled],
+    joints = sorted([*JOINT.finditer(clause), *HINGLISH_JOINT.finditer(clause), *titled],
                     key=lambda m: m.start())
     for match in joints:
-        if match.re is AUR and not (HINGLISH_QUESTION.search(clause[left:match.start()])
+        if match.re is HINGLISH_JOINT and not (HINGLISH_QUESTION.search(clause[left:match.start()])
                                     and HINGLISH_QUESTION.search(clause[match.end():])):
             continue
         # Only a cut that leaves a question of some length on the left: "what and how" stays.

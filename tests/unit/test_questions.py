@@ -24,6 +24,12 @@ def questions(text):
                                                              "Which Option is Best"]),
     # Hinglish asks at the end of each clause, joined by "aur".
     ("bpo kya hai aur usme job kaise milti hai", ["bpo kya hai", "usme job kaise milti hai"]),
+    # Hindi too, joined by "और" or a comma.
+    ("केपीओ क्या है, इसमें नौकरी कैसे मिलती है", ["केपीओ क्या है", "इसमें नौकरी कैसे मिलती है"]),
+    ("केपीओ क्या है और इसमें नौकरी कैसे मिलती है", ["केपीओ क्या है", "इसमें नौकरी कैसे मिलती है"]),
+    # A question may open with "so", "ok", "but" before its question word.
+    ("So, how do they differ, and which suits a startup?", ["So, how do they differ",
+                                                            "which suits a startup?"]),
 ])
 def test_each_question_of_a_message_is_found(text, expected):
     assert questions(text) == expected
@@ -37,6 +43,7 @@ def test_each_question_of_a_message_is_found(text, expected):
     "What is the scope of r getting a job after M.Sc computer science?",  # a dot in a degree
     "is kpo good or is bpo good",
     "bpo aur kpo me kya fark hai",  # "aur" between two names, one question word
+    "केपीओ और बीपीओ में क्या फर्क है",
     "hi",
     "",
 ])

@@ -25,6 +25,14 @@ def read(text, *ranking):
     ("my english accent is not good, can i join bpo?", ("career", 0.5), "accents", "graduation"),
     ("which companies hire freshers, is genpact good?", ("companies", 0.7), "Genpact", "IBM"),
     ("kpo jobs in pune", ("work", 0.6), "outsourcing in Pune", "equity research"),
+    ("will outsourcing take away jobs from american workers", ("outsourcing", 0.5),
+     "what outsourcing does to jobs in the countries that send the work", "service provider"),
+    ("can night shifts in a call centre cause heart problems", ("conditions", 0.5),
+     "the effect on health", "Business Process Outsourcing"),
+    ("which colleges offer kpo as a specialisation", ("qualifications", 0.4),
+     "courses, certifications or institutes", "any stream"),
+    ("is a bpo job a dead end", ("career", 0.4), "how a career grows", "graduation"),
+    ("is a kpo firm a good place to work", ("qualifications", 0.5), "day to day", "any stream"),
 ])
 def test_what_the_sources_dont_cover_is_named_then_the_nearest_they_do(kb, text, reading, named,
                                                                        nearest):
@@ -33,6 +41,16 @@ def test_what_the_sources_dont_cover_is_named_then_the_nearest_they_do(kb, text,
     first_line = answer.text.splitlines()[0]
     assert first_line.startswith("My sources don't cover") and named in first_line
     assert nearest in answer.text and answer.facts
+
+
+@pytest.mark.parametrize("text, reading, expected", [
+    ("why do firms contract out their payroll work", ("outsourcing", 0.5), "service provider"),
+    ("what is the pay in bpo and how can i tap into it", ("salary", 0.6), "10000"),
+])
+def test_words_that_only_look_like_a_gap_are_answered_as_asked(kb, text, reading, expected):
+    answer = kb.respond(text, read(text, reading))
+    assert answer.kind == ANSWERED and "don't cover" not in answer.text
+    assert expected in answer.text
 
 
 def test_an_on_topic_question_nothing_answers_is_quoted_without_its_figures(kb):
