@@ -110,8 +110,9 @@ $(AXE): package.json package-lock.json
 
 # Every tier: tests/unit (no servers), tests/integration (servers on free ports, the machine's
 # PostgreSQL, Redis and RabbitMQ), tests/system (browser, scale, grading, audit); the linter first.
+# The slowest tests are listed at the end: where to look when the run gets longer.
 test: $(MODEL) $(AUDIT)/.installed $(CHROMIUM) $(AXE) haproxy lint
-	$(BIN)/python -m pytest -rs tests
+	$(BIN)/python -m pytest -rs --durations=15 tests
 
 test-unit: $(MODEL)
 	$(BIN)/python -m pytest -q tests/unit
