@@ -33,6 +33,9 @@ def read(text, *ranking):
      "courses, certifications or institutes", "any stream"),
     ("is a bpo job a dead end", ("career", 0.4), "how a career grows", "graduation"),
     ("is a kpo firm a good place to work", ("qualifications", 0.5), "day to day", "any stream"),
+    ("how much would it cost us to outsource our helpdesk", ("cost", 0.5), "prices or rates",
+     "more expensive"),
+    ("what can i do after the call centre", ("career", 0.4), "other careers", "graduation"),
 ])
 def test_what_the_sources_dont_cover_is_named_then_the_nearest_they_do(kb, text, reading, named,
                                                                        nearest):
@@ -46,6 +49,7 @@ def test_what_the_sources_dont_cover_is_named_then_the_nearest_they_do(kb, text,
 @pytest.mark.parametrize("text, reading, expected", [
     ("why do firms contract out their payroll work", ("outsourcing", 0.5), "service provider"),
     ("what is the pay in bpo and how can i tap into it", ("salary", 0.6), "10000"),
+    ("is kpo costlier than bpo", ("cost", 0.7), "more expensive"),
 ])
 def test_words_that_only_look_like_a_gap_are_answered_as_asked(kb, text, reading, expected):
     answer = kb.respond(text, read(text, reading))
