@@ -140,7 +140,7 @@ compare-nlp: $(SPACY_PIPELINE)/config.cfg
 bench: $(SPACY_PIPELINE)/config.cfg
 	$(BIN)/python bench/speed.py
 
-# The tracker store that ASSISTANT_STORES selects in endpoints.yml, read-only (docs/review.md).
+# The tracker store of the endpoints ASSISTANT_STORES chooses, read-only (docs/review.md).
 # Options in REVIEW_OPTIONS: make review REVIEW_OPTIONS="--since 7d --json".
 review: $(BIN)/.installed
 	$(BIN)/python -m review $(REVIEW_OPTIONS)
