@@ -74,8 +74,8 @@ class Assistant:
     Channels are switched on by `env` only, never by this shell's environment, so tests never
     reach a real platform. The stores are `make run`'s, chosen by `env` (ASSISTANT_STORES;
     embedded: a SQLite file in `workdir`), and Rasa calls its own action server unless `env`
-    sets ACTION_SERVER_URL. Replicas are Assistants sharing production
-    stores; `kill_rasa` and `start_rasa` crash and restart one.
+    sets ACTION_SERVER_URL. Replicas are Assistants sharing production stores; `kill_rasa` and
+    `start_rasa` crash and restart one.
 
     The servers get fresh secrets (docs/security.md): the REST channel's token (clients send
     `rest_headers`, as `send` does) and the action server's; `env` may set its own. They run

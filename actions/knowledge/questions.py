@@ -65,8 +65,9 @@ def _split_clause(start: int, clause: str) -> List[Tuple[int, int]]:
     joints = sorted([*JOINT.finditer(clause), *HINGLISH_JOINT.finditer(clause), *titled],
                     key=lambda m: m.start())
     for match in joints:
-        if match.re is HINGLISH_JOINT and not (HINGLISH_QUESTION.search(clause[left:match.start()])
-                                    and HINGLISH_QUESTION.search(clause[match.end():])):
+        both_ask = (HINGLISH_QUESTION.search(clause[left:match.start()])
+                    and HINGLISH_QUESTION.search(clause[match.end():]))
+        if match.re is HINGLISH_JOINT and not both_ask:
             continue
         # Only a cut that leaves a question of some length on the left: "what and how" stays.
         if len(re.findall(r"\w+", clause[left:match.start()])) >= MIN_WORDS:
