@@ -36,6 +36,9 @@ def read(text, *ranking):
     ("how much would it cost us to outsource our helpdesk", ("cost", 0.5), "prices or rates",
      "more expensive"),
     ("what can i do after the call centre", ("career", 0.4), "other careers", "graduation"),
+    ("how can we avoid misunderstandings with an offshore team", ("risks", 0.5),
+     "ways to avoid or manage the risks", "dependency"),
+    ("is medical coding a good career", ("career", 0.5), "Medical Coding", "Medical services"),
 ])
 def test_what_the_sources_dont_cover_is_named_then_the_nearest_they_do(kb, text, reading, named,
                                                                        nearest):
@@ -55,6 +58,12 @@ def test_words_that_only_look_like_a_gap_are_answered_as_asked(kb, text, reading
     answer = kb.respond(text, read(text, reading))
     assert answer.kind == ANSWERED and "don't cover" not in answer.text
     assert expected in answer.text
+
+
+def test_a_question_about_handling_calls_is_on_topic_and_honestly_not_covered(kb):
+    text = "what should an agent do when a caller shouts during a call"
+    answer = kb.respond(text, read(text, (None, 0.3)))
+    assert answer.kind == NOT_COVERED and text in answer.text
 
 
 def test_an_on_topic_question_nothing_answers_is_quoted_without_its_figures(kb):
